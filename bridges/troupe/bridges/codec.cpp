@@ -52,6 +52,60 @@ const char* to_string(frame_kind x) {
 
 // -- encoding -------------------------------------------------------------------------------------
 
+namespace {
+
+void write_node(msgpack_writer& w, const caf::node_id& node) {
+  uint32_t pid = 0;
+  caf::node_id::default_data::host_id_type host{};
+  if (node && node->implementation_id() == caf::node_id::default_data::class_id) {
+    auto& dd = static_cast<const caf::node_id::default_data&>(*node);
+    pid = dd.process_id();
+    host = dd.host_id();
+  }
+  w.write_uint(pid);
+  w.write_bin(host.data(), host.size());
+}
+
+bool read_node(msgpack_reader& r, caf::node_id& node) {
+  uint64_t pid;
+  if (!r.read_uint(pid) || pid > UINT32_MAX)
+    return false;
+  const char* host_bytes;
+  size_t host_size;
+  if (!r.read_bin(host_bytes, host_size) || host_size != host_id_size)
+    return false;
+  caf::node_id::default_data::host_id_type host;
+  std::memcpy(host.data(), host_bytes, host_id_size);
+  if (!caf::node_id::default_data::valid(host))
+    return false;
+  node = caf::make_node_id(static_cast<uint32_t>(pid), host);
+  return true;
+}
+
+void write_rest(msgpack_writer& w, caf::actor_id receiver, const std::string& receiver_name,
+                uint64_t mid) {
+  if (!receiver_name.empty())
+    w.write_str(receiver_name);
+  else
+    w.write_uint(receiver);
+  w.write_uint(mid);
+}
+
+} // namespace
+
+void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
+                   const caf::node_id& sender_node, caf::actor_id receiver,
+                   const std::string& receiver_name, uint64_t mid) {
+  msgpack_writer w{buf};
+  w.write_array_header(header_fields);
+  w.write_uint(protocol_version);
+  w.write_uint(static_cast<uint8_t>(kind));
+  w.write_array_header(3);
+  w.write_uint(sender);
+  write_node(w, sender_node);
+  write_rest(w, receiver, receiver_name, mid);
+}
+
 void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
                    caf::actor_id receiver, const std::string& receiver_name, uint64_t mid) {
   msgpack_writer w{buf};
@@ -59,11 +113,7 @@ void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender
   w.write_uint(protocol_version);
   w.write_uint(static_cast<uint8_t>(kind));
   w.write_uint(sender);
-  if (!receiver_name.empty())
-    w.write_str(receiver_name);
-  else
-    w.write_uint(receiver);
-  w.write_uint(mid);
+  write_rest(w, receiver, receiver_name, mid);
 }
 
 void encode_nil_body(std::vector<char>& buf) {
@@ -86,13 +136,18 @@ std::string element_type_name(const caf::actor_system& sys, const caf::message& 
     return {};
   auto& name = sys.types().portable_name(0, ti);
   // CAF answers unregistered types with a placeholder name rather than an error.
-  if (name.empty() || name.front() == '?' || sys.types().make_value(name) == nullptr)
+  if (name.empty() || name.front() == '?')
     return {};
   return name;
 }
 
 caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, const caf::message& msg,
                           std::vector<char>& buf) {
+  return encode_payload(sys, ctx, msg, buf, nullptr);
+}
+
+caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, const caf::message& msg,
+                          std::vector<char>& buf, const std::vector<std::string>* peer_types) {
   if (msg.size() > max_payload_elements)
     return make_error(errc::bad_request, "too many message elements");
   msgpack_writer w{buf};
@@ -102,6 +157,9 @@ caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, cons
     auto name = element_type_name(sys, msg, i);
     if (name.empty())
       return caf::make_error(caf::sec::unknown_type);
+    if (peer_types != nullptr && name.front() != '@'
+        && !std::binary_search(peer_types->begin(), peer_types->end(), name))
+      return caf::make_error(caf::sec::unknown_type, "peer cannot decode type " + name);
     scratch.clear();
     msgpack_serializer sink{ctx, scratch};
     if (auto err = msg.save(i, sink))
@@ -118,15 +176,7 @@ void encode_hello(std::vector<char>& buf, const hello_body& x) {
   msgpack_writer w{buf};
   w.write_array_header(5);
   w.write_str(x.node_name);
-  uint32_t pid = 0;
-  caf::node_id::default_data::host_id_type host{};
-  if (x.node && x.node->implementation_id() == caf::node_id::default_data::class_id) {
-    auto& dd = static_cast<const caf::node_id::default_data&>(*x.node);
-    pid = dd.process_id();
-    host = dd.host_id();
-  }
-  w.write_uint(pid);
-  w.write_bin(host.data(), host.size());
+  write_node(w, x.node);
   w.write_uint(x.heartbeat_ms);
   w.write_array_header(x.types.size());
   for (auto& t : x.types)
@@ -153,8 +203,14 @@ caf::expected<envelope> decode_envelope(const char* frame, size_t size, size_t m
     return bad_frame("unknown frame kind");
   envelope result;
   result.kind = static_cast<frame_kind>(kind);
-  if (!r.read_uint(result.sender))
+  if (r.peek() == msgpack_type::array) {
+    size_t sn;
+    if (!r.read_array_header(sn) || sn != 3 || !r.read_uint(result.sender)
+        || !read_node(r, result.sender_node))
+      return bad_frame("bad node-qualified sender field");
+  } else if (!r.read_uint(result.sender)) {
     return bad_frame("bad sender field");
+  }
   if (r.peek() == msgpack_type::str) {
     if (!r.read_str(result.receiver_name, max_name_size) || result.receiver_name.empty())
       return bad_frame("bad receiver name");
@@ -236,18 +292,8 @@ caf::expected<hello_body> decode_hello(const char* body, size_t size) {
   hello_body result;
   if (!r.read_str(result.node_name, max_name_size) || result.node_name.empty())
     return bad_frame("bad node name in hello");
-  uint64_t pid;
-  if (!r.read_uint(pid) || pid > UINT32_MAX)
-    return bad_frame("bad pid in hello");
-  const char* host_bytes;
-  size_t host_size;
-  if (!r.read_bin(host_bytes, host_size) || host_size != host_id_size)
-    return bad_frame("bad host id in hello");
-  caf::node_id::default_data::host_id_type host;
-  std::memcpy(host.data(), host_bytes, host_id_size);
-  if (!caf::node_id::default_data::valid(host))
-    return bad_frame("invalid host id in hello");
-  result.node = caf::make_node_id(static_cast<uint32_t>(pid), host);
+  if (!read_node(r, result.node))
+    return bad_frame("bad node id (pid, host) in hello");
   uint64_t hb;
   if (!r.read_uint(hb) || hb > UINT32_MAX)
     return bad_frame("bad heartbeat interval in hello");

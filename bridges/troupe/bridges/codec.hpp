@@ -44,6 +44,8 @@ const char* to_string(frame_kind x);
 struct envelope {
   frame_kind kind = frame_kind::heartbeat;
   caf::actor_id sender = 0;
+  /// Node of the sender when it is not the node that sent the frame (e.g. a delegated request).
+  caf::node_id sender_node;
   /// Receiver actor id; 0 when `receiver_name` addresses the receiver instead.
   caf::actor_id receiver = 0;
   std::string receiver_name;
@@ -68,6 +70,12 @@ struct hello_body {
 void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
                    caf::actor_id receiver, const std::string& receiver_name, uint64_t mid);
 
+/// Like `encode_header`, but names the sender's node explicitly (`[aid, pid, host]`) because the
+/// sender lives on neither end of the session.
+void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
+                   const caf::node_id& sender_node, caf::actor_id receiver,
+                   const std::string& receiver_name, uint64_t mid);
+
 /// Appends a nil body.
 void encode_nil_body(std::vector<char>& buf);
 
@@ -82,6 +90,11 @@ void encode_str_body(std::vector<char>& buf, const std::string& x);
 /// them). Fails with `sec::unknown_type` if an element type is not registered.
 caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, const caf::message& msg,
                           std::vector<char>& buf);
+
+/// Like `encode_payload`, but also fails with `sec::unknown_type` for a user type (a name not
+/// starting with '@') missing from `peer_types` (sorted), i.e. one the receiver cannot decode.
+caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, const caf::message& msg,
+                          std::vector<char>& buf, const std::vector<std::string>* peer_types);
 
 /// Appends a hello body.
 void encode_hello(std::vector<char>& buf, const hello_body& x);

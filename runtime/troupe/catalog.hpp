@@ -1,0 +1,76 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+
+#include "troupe/params.hpp"
+
+namespace spdlog {
+class logger;
+} // namespace spdlog
+
+namespace troupe {
+
+class node;
+struct actor_spec;
+
+/// What a factory gets to build one placed actor.
+struct spawn_context {
+  /// The node the actor is spawned on.
+  node& host;
+  /// The placement entry from the app file (name, type, node, params).
+  const actor_spec& spec;
+
+  /// The node's actor system.
+  caf::actor_system& system() const;
+
+  /// The node's logger.
+  std::shared_ptr<spdlog::logger> logger() const;
+
+  /// Resolves the actor named by the `actor_ref` parameter `param`.
+  caf::expected<caf::actor> actor_param(const std::string& param) const;
+
+  /// Registers `fn` to run when the node stops, before it waits for its actors to finish.
+  /// Actors blocked inside a foreign call use it to be cut short.
+  void at_stop(std::function<void()> fn) const;
+};
+
+/// Builds one actor from its placement entry.
+using actor_factory = std::function<caf::expected<caf::actor>(const spawn_context&)>;
+
+/// A catalog entry: an actor type that the app file can place by name.
+struct actor_type {
+  /// The name used as `type = "..."` in the app file.
+  std::string name;
+  /// One line for `troupe check` and the docs.
+  std::string help;
+  /// The parameters the type accepts; anything else is a config error.
+  std::vector<param_spec> params;
+  /// Spawns the actor.
+  actor_factory make;
+};
+
+/// Maps actor type names to factories so that any node can spawn actors named in the app file.
+class catalog {
+public:
+  /// Adds `type`; a second type with the same name replaces the first.
+  void add(actor_type type);
+
+  /// Returns the type named `name` or `nullptr`.
+  const actor_type* find(const std::string& name) const;
+
+  /// Returns all type names in alphabetical order.
+  std::vector<std::string> names() const;
+
+private:
+  std::map<std::string, actor_type> types_;
+};
+
+} // namespace troupe

@@ -1,0 +1,367 @@
+#include "troupe/config.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml.hpp>
+
+#include "troupe/catalog.hpp"
+#include "troupe/errc.hpp"
+
+namespace troupe {
+
+const node_spec* app_spec::find_node(const std::string& wanted) const {
+  auto i = std::find_if(nodes.begin(), nodes.end(), [&](auto& x) { return x.name == wanted; });
+  return i != nodes.end() ? &*i : nullptr;
+}
+
+const actor_spec* app_spec::find_actor(const std::string& wanted) const {
+  auto i = std::find_if(actors.begin(), actors.end(), [&](auto& x) { return x.name == wanted; });
+  return i != actors.end() ? &*i : nullptr;
+}
+
+std::vector<const actor_spec*> app_spec::actors_on(const std::string& node) const {
+  std::vector<const actor_spec*> result;
+  for (auto& x : actors)
+    if (x.node == node)
+      result.push_back(&x);
+  return result;
+}
+
+namespace {
+
+/// Thrown inside the parser only; `parse_app` turns it into a `caf::error` at its edge.
+struct config_failure {
+  std::string message;
+};
+
+std::string type_name(const toml::value& v) {
+  switch (v.type()) {
+    case toml::value_t::boolean: return "boolean";
+    case toml::value_t::integer: return "integer";
+    case toml::value_t::floating: return "float";
+    case toml::value_t::string: return "string";
+    case toml::value_t::offset_datetime:
+    case toml::value_t::local_datetime:
+    case toml::value_t::local_date:
+    case toml::value_t::local_time: return "date/time";
+    case toml::value_t::array: return "array";
+    case toml::value_t::table: return "table";
+    default: return "empty";
+  }
+}
+
+class reader {
+public:
+  explicit reader(std::string file) : file_(std::move(file)) {
+    // nop
+  }
+
+  [[noreturn]] void fail(const toml::value& at, const std::string& key,
+                         const std::string& problem) const {
+    fail(at.location().line(), key, problem);
+  }
+
+  [[noreturn]] void fail(unsigned line, const std::string& key, const std::string& problem) const {
+    std::ostringstream out;
+    out << file_;
+    if (line > 0)
+      out << ':' << line;
+    out << ": ";
+    if (!key.empty())
+      out << key << ": ";
+    out << problem;
+    throw config_failure{out.str()};
+  }
+
+  source_ref where(const toml::value& v) const {
+    return {file_, static_cast<unsigned>(v.location().line())};
+  }
+
+  /// Checks that `table` has no keys other than `allowed`.
+  void only_keys(const toml::value& table, const std::string& path,
+                 std::initializer_list<const char*> allowed) const {
+    for (auto& [key, val] : table.as_table()) {
+      auto ok = std::any_of(allowed.begin(), allowed.end(), [&](const char* x) { return key == x; });
+      if (!ok) {
+        std::string list;
+        for (auto x : allowed)
+          list += list.empty() ? std::string{x} : ", " + std::string{x};
+        fail(val, join(path, key), "unknown key (allowed here: " + list + ")");
+      }
+    }
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  const toml::value& require_table(const toml::value& v, const std::string& key) const {
+    if (!v.is_table())
+      fail(v, key, "expected a table, got " + type_name(v));
+    return v;
+  }
+
+  std::string get_string(const toml::value& table, const std::string& path, const char* key,
+                         unsigned table_line, const std::string* fallback = nullptr) const {
+    auto& t = table.as_table();
+    auto i = t.find(key);
+    if (i == t.end()) {
+      if (fallback)
+        return *fallback;
+      fail(table_line, join(path, key), "missing required key");
+    }
+    if (!i->second.is_string())
+      fail(i->second, join(path, key), "expected a string, got " + type_name(i->second));
+    return i->second.as_string().str;
+  }
+
+  std::string file_;
+};
+
+bool valid_name(const std::string& x) {
+  if (x.empty() || x.size() > 64)
+    return false;
+  return std::all_of(x.begin(), x.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
+           || c == '_' || c == '.';
+  });
+}
+
+timespan read_duration(const reader& r, const toml::value& v, const std::string& key) {
+  if (!v.is_string())
+    r.fail(v, key,
+           "expected a duration string with a unit such as \"10s\" or \"250ms\", got "
+             + type_name(v));
+  auto d = parse_duration(v.as_string().str);
+  if (!d)
+    r.fail(v, key,
+           "invalid duration \"" + v.as_string().str
+             + "\" (use a number and one of ns, us, ms, s, min, h, e.g. \"10s\")");
+  return *d;
+}
+
+param_value read_param(const reader& r, const param_spec& spec, const toml::value& v,
+                       const std::string& key) {
+  auto expect = [&](bool ok) {
+    if (!ok)
+      r.fail(v, key, "expected " + to_string(spec.kind) + ", got " + type_name(v));
+  };
+  switch (spec.kind) {
+    case param_kind::boolean:
+      expect(v.is_boolean());
+      return v.as_boolean();
+    case param_kind::integer:
+      expect(v.is_integer());
+      return static_cast<int64_t>(v.as_integer());
+    case param_kind::number:
+      expect(v.is_floating() || v.is_integer());
+      return v.is_floating() ? v.as_floating() : static_cast<double>(v.as_integer());
+    case param_kind::string:
+    case param_kind::actor_ref:
+      expect(v.is_string());
+      return v.as_string().str;
+    case param_kind::duration:
+      return read_duration(r, v, key);
+    case param_kind::duration_range: {
+      if (!v.is_array() || v.as_array().size() != 2)
+        r.fail(v, key, "expected a duration range like [\"0s\", \"30s\"], got " + type_name(v));
+      auto lo = read_duration(r, v.as_array()[0], key + "[0]");
+      auto hi = read_duration(r, v.as_array()[1], key + "[1]");
+      if (lo > hi)
+        r.fail(v, key, "the range's first duration is larger than its second");
+      return duration_range{lo, hi};
+    }
+  }
+  r.fail(v, key, "unsupported parameter kind");
+}
+
+const std::set<std::string> log_levels = {"trace", "debug", "info", "warn", "error", "off"};
+
+app_spec parse(const toml::value& root, const std::string& file, const catalog& types) {
+  reader r{file};
+  app_spec app;
+  app.file = file;
+  r.only_keys(root, "", {"app", "nodes", "actors"});
+  auto& top = root.as_table();
+  // [app]
+  auto app_it = top.find("app");
+  if (app_it == top.end())
+    r.fail(1, "app", "missing required table [app] (with at least name = \"...\")");
+  auto& app_tbl = r.require_table(app_it->second, "app");
+  r.only_keys(app_tbl, "app", {"name", "log_dir", "log_level"});
+  auto app_line = static_cast<unsigned>(app_tbl.location().line());
+  app.name = r.get_string(app_tbl, "app", "name", app_line);
+  if (!valid_name(app.name))
+    r.fail(app_tbl.as_table().at("name"), "app.name",
+           "invalid name \"" + app.name + "\" (use letters, digits, '-', '_', '.')");
+  app.log_dir = r.get_string(app_tbl, "app", "log_dir", app_line, &app.log_dir);
+  app.log_level = r.get_string(app_tbl, "app", "log_level", app_line, &app.log_level);
+  if (log_levels.count(app.log_level) == 0)
+    r.fail(app_tbl.as_table().at("log_level"), "app.log_level",
+           "unknown log level \"" + app.log_level
+             + "\" (use trace, debug, info, warn, error or off)");
+  // [nodes.NAME]
+  auto nodes_it = top.find("nodes");
+  if (nodes_it == top.end())
+    r.fail(1, "nodes", "missing required table [nodes.NAME] (an app needs at least one node)");
+  auto& nodes_tbl = r.require_table(nodes_it->second, "nodes");
+  for (auto& [name, val] : nodes_tbl.as_table()) {
+    auto path = "nodes." + name;
+    r.require_table(val, path);
+    if (!valid_name(name))
+      r.fail(val, path, "invalid node name (use letters, digits, '-', '_', '.')");
+    r.only_keys(val, path, {"launch"});
+    node_spec ns;
+    ns.name = name;
+    ns.where = r.where(val);
+    auto& t = val.as_table();
+    if (auto i = t.find("launch"); i != t.end()) {
+      if (!i->second.is_boolean())
+        r.fail(i->second, path + ".launch", "expected a boolean, got " + type_name(i->second));
+      ns.launch = i->second.as_boolean();
+    }
+    app.nodes.push_back(std::move(ns));
+  }
+  if (app.nodes.empty())
+    r.fail(nodes_tbl, "nodes", "an app needs at least one node ([nodes.NAME])");
+  // toml11 keeps tables unordered; order nodes by their position in the file.
+  std::sort(app.nodes.begin(), app.nodes.end(),
+            [](auto& x, auto& y) { return x.where.line < y.where.line; });
+  // [[actors]]
+  auto actors_it = top.find("actors");
+  if (actors_it == top.end())
+    return app;
+  auto& actors_val = actors_it->second;
+  if (!actors_val.is_array())
+    r.fail(actors_val, "actors", "expected an array of tables ([[actors]]), got "
+                                   + type_name(actors_val));
+  size_t index = 0;
+  for (auto& entry : actors_val.as_array()) {
+    auto path = "actors[" + std::to_string(index++) + "]";
+    r.require_table(entry, path);
+    r.only_keys(entry, path, {"name", "type", "node", "params"});
+    auto line = static_cast<unsigned>(entry.location().line());
+    actor_spec spec;
+    spec.where = r.where(entry);
+    spec.name = r.get_string(entry, path, "name", line);
+    auto& t = entry.as_table();
+    if (!valid_name(spec.name))
+      r.fail(t.at("name"), path + ".name",
+             "invalid actor name \"" + spec.name + "\" (use letters, digits, '-', '_', '.')");
+    path = "actors." + spec.name;
+    if (auto prev = app.find_actor(spec.name))
+      r.fail(t.at("name"), path + ".name",
+             "duplicate actor name (first defined at line " + std::to_string(prev->where.line)
+               + ")");
+    spec.type = r.get_string(entry, path, "type", line);
+    auto type = types.find(spec.type);
+    if (!type) {
+      std::string known;
+      for (auto& n : types.names())
+        known += known.empty() ? n : ", " + n;
+      r.fail(t.at("type"), path + ".type",
+             "unknown actor type \"" + spec.type + "\" (known types: " + known + ")");
+    }
+    if (t.count("node") == 0) {
+      if (app.nodes.size() != 1)
+        r.fail(line, path + ".node", "missing required key (the app has several nodes)");
+      spec.node = app.nodes.front().name;
+    } else {
+      spec.node = r.get_string(entry, path, "node", line);
+      if (!app.find_node(spec.node)) {
+        std::string known;
+        for (auto& n : app.nodes)
+          known += known.empty() ? n.name : ", " + n.name;
+        r.fail(t.at("node"), path + ".node",
+               "no node named \"" + spec.node + "\" (nodes: " + known + ")");
+      }
+    }
+    std::map<std::string, param_value> values;
+    const toml::value* given = nullptr;
+    if (auto i = t.find("params"); i != t.end()) {
+      given = &r.require_table(i->second, path + ".params");
+      for (auto& [key, val] : given->as_table()) {
+        auto& ps = type->params;
+        auto spec_it = std::find_if(ps.begin(), ps.end(), [&](auto& p) { return p.name == key; });
+        if (spec_it == ps.end()) {
+          std::string allowed;
+          for (auto& p : ps)
+            allowed += allowed.empty() ? p.name : ", " + p.name;
+          r.fail(val, path + ".params." + key,
+                 "unknown parameter for type " + spec.type + " (allowed: "
+                   + (allowed.empty() ? "none" : allowed) + ")");
+        }
+        auto pv = read_param(r, *spec_it, val, path + ".params." + key);
+        if (spec_it->kind == param_kind::actor_ref) {
+          auto& ref = std::get<std::string>(pv);
+          auto target = app.find_actor(ref);
+          if (!target)
+            r.fail(val, path + ".params." + key,
+                   "no actor named \"" + ref + "\" is declared before this one");
+        }
+        values.emplace(key, std::move(pv));
+      }
+    }
+    for (auto& p : type->params) {
+      if (values.count(p.name) > 0)
+        continue;
+      if (!p.default_value)
+        r.fail(given ? static_cast<unsigned>(given->location().line()) : line,
+               path + ".params." + p.name,
+               "missing required parameter (" + to_string(p.kind) + ": " + p.help + ")");
+      values.emplace(p.name, *p.default_value);
+    }
+    spec.args = params{std::move(values)};
+    app.actors.push_back(std::move(spec));
+  }
+  return app;
+}
+
+std::string first_line(const std::string& x) {
+  auto s = x;
+  if (s.rfind("[error] ", 0) == 0)
+    s.erase(0, 8);
+  auto nl = s.find('\n');
+  if (nl != std::string::npos)
+    s.erase(nl);
+  return s;
+}
+
+} // namespace
+
+caf::expected<app_spec> parse_app(const std::string& text, const std::string& name,
+                                  const catalog& types) {
+  try {
+    std::istringstream in{text};
+    auto root = toml::parse(in, name);
+    return parse(root, name, types);
+  } catch (const config_failure& x) {
+    return make_error(errc::bad_config, x.message);
+  } catch (const toml::exception& x) {
+    auto line = x.location().line();
+    return make_error(errc::bad_config, name + ":" + std::to_string(line)
+                                          + ": TOML syntax error: " + first_line(x.what()));
+  } catch (const std::exception& x) {
+    return make_error(errc::bad_config, name + ": " + first_line(x.what()));
+  }
+}
+
+caf::expected<app_spec> load_app(const std::string& path, const catalog& types) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return make_error(errc::bad_config, path + ": cannot open the app file");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return parse_app(buf.str(), path, types);
+}
+
+std::string config_error_message(const caf::error& err) {
+  if (err.category() == errc_category && err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return describe(err);
+}
+
+} // namespace troupe

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "caf/expected.hpp"
+
+#include "troupe/params.hpp"
+
+namespace troupe {
+
+class catalog;
+
+/// Where a value came from in the app file, for error messages and `troupe check`.
+struct source_ref {
+  std::string file;
+  unsigned line = 0;
+};
+
+/// One `[nodes.NAME]` table: a process of the app.
+struct node_spec {
+  std::string name;
+  /// Whether `troupe run` starts this node; `false` for nodes the user starts (like `prog`).
+  bool launch = true;
+  source_ref where;
+};
+
+/// One `[[actors]]` entry: an actor placed on a node.
+struct actor_spec {
+  /// App-wide name, what code looks up.
+  std::string name;
+  /// Catalog type name.
+  std::string type;
+  /// Name of the hosting node.
+  std::string node;
+  /// Validated parameters, defaults filled in.
+  params args;
+  source_ref where;
+};
+
+/// The validated contents of an app file.
+struct app_spec {
+  std::string name;
+  std::string file;
+  /// Directory for the per-node log files; relative paths are relative to the working directory.
+  std::string log_dir = "logs";
+  /// One of trace, debug, info, warn, error, off.
+  std::string log_level = "info";
+  /// Nodes in file order.
+  std::vector<node_spec> nodes;
+  /// Actors in file order, which is also their start order on each node.
+  std::vector<actor_spec> actors;
+
+  /// Returns the node named `name` or `nullptr`.
+  const node_spec* find_node(const std::string& wanted) const;
+
+  /// Returns the actor named `name` or `nullptr`.
+  const actor_spec* find_actor(const std::string& wanted) const;
+
+  /// Returns the actors placed on `node`, in start order.
+  std::vector<const actor_spec*> actors_on(const std::string& node) const;
+};
+
+/// Reads and validates the app file at `path` against the actor types of `types`.
+/// On failure the error (category `troupe`, code `bad_config`) carries one line of the form
+/// `FILE:LINE: KEY: PROBLEM`.
+caf::expected<app_spec> load_app(const std::string& path, const catalog& types);
+
+/// Like `load_app`, but parses `text` and reports errors against the file name `name`.
+caf::expected<app_spec> parse_app(const std::string& text, const std::string& name,
+                                  const catalog& types);
+
+/// Returns the one-line message of a config error (its context), or `describe(err)` otherwise.
+std::string config_error_message(const caf::error& err);
+
+} // namespace troupe

@@ -1,0 +1,189 @@
+#include "troupe/node.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <unistd.h>
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/after.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+
+#include "troupe/catalog.hpp"
+#include "troupe/errc.hpp"
+
+namespace troupe {
+
+caf::expected<std::shared_ptr<spdlog::logger>>
+make_node_logger(const app_spec& app, const std::string& node, bool to_file,
+                 const std::string& stderr_level) {
+  std::vector<spdlog::sink_ptr> sinks;
+  try {
+    if (to_file) {
+      std::error_code ec;
+      std::filesystem::create_directories(app.log_dir, ec);
+      if (ec)
+        return make_error(errc::system_error,
+                          "cannot create log directory " + app.log_dir + ": " + ec.message());
+      auto path = (std::filesystem::path{app.log_dir} / (node + ".log")).string();
+      sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(path));
+      sinks.back()->set_level(spdlog::level::from_str(app.log_level));
+    }
+    auto err_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    err_sink->set_level(spdlog::level::from_str(stderr_level));
+    sinks.push_back(err_sink);
+  } catch (const spdlog::spdlog_ex& x) {
+    return make_error(errc::system_error, std::string{"cannot open the log file: "} + x.what());
+  }
+  auto log = std::make_shared<spdlog::logger>(node, sinks.begin(), sinks.end());
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  auto file_level = spdlog::level::from_str(app.log_level);
+  auto err_level = spdlog::level::from_str(stderr_level);
+  log->set_level(std::min(file_level, err_level));
+  log->flush_on(spdlog::level::info);
+  return log;
+}
+
+node::node(app_spec app, std::string name, const catalog& types, node_options opts)
+  : app_(std::move(app)), name_(std::move(name)), types_(types), opts_(std::move(opts)) {
+  // nop
+}
+
+caf::expected<std::unique_ptr<node>>
+node::make(app_spec app, std::string name, const catalog& types, node_options opts) {
+  if (!app.find_node(name)) {
+    std::string known;
+    for (auto& n : app.nodes)
+      known += known.empty() ? n.name : ", " + n.name;
+    return make_error(errc::bad_config,
+                      app.file + ": no node named \"" + name + "\" (nodes: " + known + ")");
+  }
+  std::unique_ptr<node> result{new node(std::move(app), std::move(name), types, std::move(opts))};
+  auto& self = *result;
+  auto log = make_node_logger(self.app_, self.name_, self.opts_.log_to_file,
+                              self.opts_.stderr_level);
+  if (!log)
+    return std::move(log.error());
+  self.log_ = std::move(*log);
+  self.cfg_ = std::make_unique<caf::actor_system_config>();
+  auto& cfg = *self.cfg_;
+  add_error_category(cfg);
+  // Condition-variable wakeups: a cross-core round trip through the work-stealing scheduler's
+  // 50 µs polling sleeps costs several times more on this kind of machine (notes/caf-0.17.md).
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  if (self.opts_.worker_threads > 0)
+    cfg.set("scheduler.max-threads", self.opts_.worker_threads);
+  // The middleman gives the node a real node id, which remote handles need.
+  cfg.load<caf::io::middleman>();
+  if (self.opts_.configure)
+    self.opts_.configure(cfg);
+  self.sys_ = std::make_unique<caf::actor_system>(cfg);
+  self.log_->info("node {} of app {} started (pid {})", self.name_, self.app_.name, ::getpid());
+  return result;
+}
+
+node::~node() {
+  stop();
+}
+
+caf::error node::start() {
+  for (auto spec : app_.actors_on(name_)) {
+    auto type = types_.find(spec->type);
+    if (!type)
+      return make_error(errc::bad_config, "unknown actor type " + spec->type);
+    spawn_context ctx{*this, *spec};
+    auto handle = type->make(ctx);
+    if (!handle) {
+      log_->error("cannot spawn actor {} (type {}): {}", spec->name, spec->type,
+                  describe(handle.error()));
+      return make_error(errc::invalid_state, "cannot spawn actor " + spec->name + " (type "
+                                               + spec->type + "): " + describe(handle.error()));
+    }
+    put(spec->name, *handle);
+    log_->info("spawned {} (type {})", spec->name, spec->type);
+  }
+  return caf::none;
+}
+
+caf::expected<caf::actor> node::lookup(const std::string& name) const {
+  if (auto hdl = registry_.get(name))
+    return *hdl;
+  if (auto spec = app_.find_actor(name); spec && spec->node != name_)
+    return make_error(errc::not_found, "actor " + name + " runs on node " + spec->node
+                                         + ", and node " + name_ + " has no bridge to it");
+  return make_error(errc::not_found, "no actor named " + name + " on node " + name_);
+}
+
+void node::put(const std::string& name, caf::actor handle) {
+  registry_.put(name, handle);
+  std::lock_guard<std::mutex> guard{mtx_};
+  owned_.emplace_back(name, std::move(handle));
+}
+
+void node::at_stop(std::function<void()> fn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  stop_hooks_.push_back(std::move(fn));
+}
+
+caf::error node::stop() {
+  std::vector<std::function<void()>> hooks;
+  std::vector<std::pair<std::string, caf::actor>> owned;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopped_ || !sys_)
+      return caf::none;
+    stopped_ = true;
+    hooks.swap(stop_hooks_);
+    owned.swap(owned_);
+  }
+  log_->info("stopping node {}", name_);
+  for (auto& fn : hooks)
+    fn();
+  registry_.clear();
+  caf::error result;
+  {
+    caf::scoped_actor self{*sys_};
+    for (auto& [name, hdl] : owned) {
+      self->monitor(hdl);
+      self->send_exit(hdl, caf::exit_reason::user_shutdown);
+    }
+    std::vector<caf::actor_addr> pending;
+    for (auto& kvp : owned)
+      pending.push_back(kvp.second.address());
+    auto deadline = std::chrono::steady_clock::now() + opts_.stop_timeout;
+    bool timed_out = false;
+    while (!pending.empty() && !timed_out) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        break;
+      self->receive(
+        [&](caf::down_msg& dm) {
+          pending.erase(std::remove(pending.begin(), pending.end(), dm.source), pending.end());
+        },
+                    caf::after(left) >> [&] { timed_out = true; });
+    }
+    if (!pending.empty()) {
+      std::string stuck;
+      for (auto& [name, hdl] : owned)
+        if (std::find(pending.begin(), pending.end(), hdl.address()) != pending.end())
+          stuck += stuck.empty() ? name : ", " + name;
+      log_->error("actors did not stop within {} ms: {}", opts_.stop_timeout.count(), stuck);
+      result = make_error(errc::timeout, "actors did not stop in time: " + stuck);
+    }
+  }
+  owned.clear();
+  if (!result)
+    log_->info("node {} stopped", name_);
+  log_->flush();
+  return result;
+}
+
+} // namespace troupe

@@ -1,0 +1,121 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+
+#include "troupe/config.hpp"
+#include "troupe/registry.hpp"
+
+namespace spdlog {
+class logger;
+} // namespace spdlog
+
+namespace troupe {
+
+class catalog;
+
+/// Start-up options of a node that do not come from the app file.
+struct node_options {
+  /// Registers the message types the node's actors exchange (called once, before the system
+  /// starts). `troupe::actors::add_message_types` is the usual choice.
+  std::function<void(caf::actor_system_config&)> configure;
+  /// Writes `LOG_DIR/NODE.log` when true; tests turn it off.
+  bool log_to_file = true;
+  /// Messages at this level or above also go to stderr ("warn" by default, "off" to silence).
+  std::string stderr_level = "warn";
+  /// How long `stop()` waits for the node's actors to finish.
+  std::chrono::milliseconds stop_timeout{5000};
+  /// CAF scheduler worker threads; 0 keeps CAF's default.
+  size_t worker_threads = 0;
+};
+
+/// One process of an app: owns a configured `caf::actor_system`, the node's logger, the registry
+/// of actor names and the actors the app file places on this node.
+/// @note `lookup`, `put` and `logger` are thread-safe; `start` and `stop` are called by the owner.
+class node {
+public:
+  ~node();
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Creates node `name` of `app`. Fails when the app has no such node or the log file cannot be
+  /// opened. Spawns nothing yet: call `start()`.
+  static caf::expected<std::unique_ptr<node>>
+  make(app_spec app, std::string name, const catalog& types, node_options opts = {});
+
+  /// Spawns the actors the app file places on this node, in file order, and registers their names.
+  /// Stops at the first actor that fails to spawn and returns its error.
+  caf::error start();
+
+  /// Stops the node's actors: runs the `at_stop` callbacks, drops all names, asks every actor to
+  /// exit and waits up to `stop_timeout` for them. Returns an error naming the actors that did not
+  /// finish in time (the caller may then exit the process rather than wait). Idempotent.
+  caf::error stop();
+
+  /// Returns the handle registered under `name`: a local actor or, once bridges exist, a proxy.
+  caf::expected<caf::actor> lookup(const std::string& name) const;
+
+  /// Registers `handle` under `name` and tracks it for `stop()`.
+  void put(const std::string& name, caf::actor handle);
+
+  /// Registers `fn` to run at the beginning of `stop()`.
+  void at_stop(std::function<void()> fn);
+
+  /// Returns the node's name.
+  const std::string& name() const {
+    return name_;
+  }
+
+  /// Returns the app this node belongs to.
+  const app_spec& app() const {
+    return app_;
+  }
+
+  /// Returns the node's actor system.
+  caf::actor_system& system() {
+    return *sys_;
+  }
+
+  /// Returns the node's logger.
+  const std::shared_ptr<spdlog::logger>& logger() const {
+    return log_;
+  }
+
+  /// Returns the name registry.
+  const troupe::registry& names() const {
+    return registry_;
+  }
+
+private:
+  node(app_spec app, std::string name, const catalog& types, node_options opts);
+
+  app_spec app_;
+  std::string name_;
+  const catalog& types_;
+  node_options opts_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  troupe::registry registry_;
+  std::mutex mtx_;
+  std::vector<std::pair<std::string, caf::actor>> owned_;
+  std::vector<std::function<void()>> stop_hooks_;
+  bool stopped_ = false;
+};
+
+/// Creates the node's logger: a file `LOG_DIR/NODE.log` (when `to_file`) plus stderr for
+/// messages at `stderr_level` or above.
+caf::expected<std::shared_ptr<spdlog::logger>>
+make_node_logger(const app_spec& app, const std::string& node, bool to_file,
+                 const std::string& stderr_level);
+
+} // namespace troupe

@@ -1,0 +1,208 @@
+#define CAF_SUITE runtime.config
+
+#include "troupe/config.hpp"
+
+#include "troupe_test.hpp"
+
+#include "troupe/actors/catalog.hpp"
+#include "troupe/catalog.hpp"
+#include "troupe/errc.hpp"
+
+using namespace std::chrono_literals;
+using namespace troupe;
+
+namespace {
+
+struct fixture {
+  catalog types;
+
+  fixture() {
+    actors::add_to(types);
+  }
+
+  caf::expected<app_spec> parse(const std::string& text) {
+    return parse_app(text, "app.toml", types);
+  }
+
+  /// Parses `text`, requires a config error and returns its one-line message.
+  std::string error_of(const std::string& text) {
+    auto res = parse(text);
+    if (res) {
+      CAF_FAIL("config was accepted:\n" << text);
+    }
+    CAF_CHECK_EQUAL(res.error(), make_error(errc::bad_config));
+    auto msg = config_error_message(res.error());
+    CAF_CHECK_EQUAL(msg.find('\n'), std::string::npos);
+    return msg;
+  }
+};
+
+const std::string header = "[app]\nname = \"demo\"\n[nodes.main]\n"; // lines 1-3
+
+bool starts_with(const std::string& x, const std::string& prefix) {
+  return x.compare(0, prefix.size(), prefix) == 0;
+}
+
+#define CHECK_ERROR(text, prefix, needle)                                                          \
+  do {                                                                                             \
+    auto msg = error_of(text);                                                                     \
+    TROUPE_CHECK_MSG(starts_with(msg, prefix), "message: " << msg);                              \
+    TROUPE_CHECK_MSG(msg.find(needle) != std::string::npos, "message: " << msg);                 \
+  } while (false)
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(config_tests, fixture)
+
+CAF_TEST(a complete app file parses into a typed spec) {
+  auto res = parse(header + R"(
+[nodes.user]
+launch = false
+
+[[actors]]
+name = "mylib"
+type = "mylib_driver"
+node = "main"
+params = { read_config = ["1s", "3s"], seed = 7 }
+
+[[actors]]
+name = "config"
+type = "config_supervisor"
+node = "main"
+params = { driver = "mylib" }
+)");
+  CAF_REQUIRE(res);
+  auto& app = *res;
+  CAF_CHECK_EQUAL(app.name, "demo");
+  CAF_CHECK_EQUAL(app.log_dir, "logs");
+  CAF_CHECK_EQUAL(app.log_level, "info");
+  CAF_REQUIRE_EQUAL(app.nodes.size(), 2u);
+  CAF_CHECK_EQUAL(app.nodes[0].name, "main");
+  CAF_CHECK(app.nodes[0].launch);
+  CAF_CHECK_EQUAL(app.nodes[1].name, "user");
+  CAF_CHECK(!app.nodes[1].launch);
+  CAF_REQUIRE_EQUAL(app.actors.size(), 2u);
+  auto& drv = app.actors[0];
+  CAF_CHECK_EQUAL(drv.where.line, 8u);
+  auto range = drv.args.get<duration_range>("read_config");
+  CAF_CHECK_EQUAL(range.min, timespan{1s});
+  CAF_CHECK_EQUAL(range.max, timespan{3s});
+  CAF_CHECK_EQUAL(drv.args.get<int64_t>("seed"), 7);
+  auto& sup = app.actors[1];
+  CAF_CHECK_EQUAL(sup.args.get<std::string>("driver"), "mylib");
+  // Defaults fill in what the file leaves out.
+  CAF_CHECK_EQUAL(sup.args.get<timespan>("idle_before_reload"), timespan{10s});
+  CAF_CHECK_EQUAL(app.actors_on("main").size(), 2u);
+  CAF_CHECK_EQUAL(app.actors_on("user").size(), 0u);
+}
+
+CAF_TEST(a one-node app may omit the node of its actors) {
+  auto res = parse(header + "[[actors]]\nname = \"mylib\"\ntype = \"mylib_driver\"\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->actors[0].node, "main");
+}
+
+CAF_TEST(syntax errors name the file and line) {
+  CHECK_ERROR(header + "[[actors]]\nname = \"x\ntype = 1\n", "app.toml:5:", "syntax");
+}
+
+CAF_TEST(unknown keys are rejected with their line) {
+  CHECK_ERROR(header + "colour = \"red\"\n", "app.toml:4: nodes.main.colour:", "unknown key");
+  CHECK_ERROR("[app]\nname = \"x\"\nlog_dri = \"l\"\n[nodes.main]\n", "app.toml:3: app.log_dri:",
+              "unknown key");
+  CHECK_ERROR(header + "[extra]\nx = 1\n", "app.toml:4: extra:", "unknown key");
+  CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\nnod = \"main\"\n",
+              "app.toml:7: actors[0].nod:", "unknown key");
+}
+
+CAF_TEST(unknown parameters are rejected and the allowed ones listed) {
+  CHECK_ERROR(header
+                + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"
+                  "params = { read_config = [\"0s\", \"1s\"], speed = 3 }\n",
+              "app.toml:7: actors.m.params.speed:", "allowed: read_config, seed");
+}
+
+CAF_TEST(wrong types are rejected) {
+  CHECK_ERROR("[app]\nname = 5\n[nodes.main]\n", "app.toml:2: app.name:", "expected a string");
+  CHECK_ERROR(header + "launch = \"yes\"\n", "app.toml:4: nodes.main.launch:",
+              "expected a boolean");
+  CHECK_ERROR(header
+                + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"
+                  "params = { seed = \"seven\" }\n",
+              "app.toml:7: actors.m.params.seed:", "expected integer, got string");
+  CHECK_ERROR("actors = 3\n" + header, "app.toml:1: actors:", "expected an array");
+}
+
+CAF_TEST(bad durations are rejected) {
+  CHECK_ERROR(header
+                + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"
+                  "params = { read_config = [\"0s\", \"30\"] }\n",
+              "app.toml:7: actors.m.params.read_config[1]:", "invalid duration \"30\"");
+  CHECK_ERROR(header
+                + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"
+                  "params = { read_config = [\"3s\", \"1s\"] }\n",
+              "app.toml:7: actors.m.params.read_config:", "first duration is larger");
+  CHECK_ERROR(header
+                + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"
+                  "params = { read_config = \"1s\" }\n",
+              "app.toml:7: actors.m.params.read_config:", "duration range");
+}
+
+CAF_TEST(unknown actor types are rejected and the known ones listed) {
+  CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_drvier\"\n",
+              "app.toml:6: actors.m.type:", "known types: config_supervisor, mylib_driver");
+}
+
+CAF_TEST(duplicate actor names are rejected) {
+  CHECK_ERROR(header
+                + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"
+                  "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n",
+              "app.toml:8: actors.m.name:", "duplicate actor name (first defined at line 4)");
+}
+
+CAF_TEST(missing and unknown nodes are rejected) {
+  CHECK_ERROR("[app]\nname = \"x\"\n", "app.toml:1: nodes:", "missing required table");
+  CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\nnode = \"backend\"\n",
+              "app.toml:7: actors.m.node:", "no node named \"backend\" (nodes: main)");
+  CHECK_ERROR(header + "[nodes.other]\n[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n",
+              "app.toml:5: actors.m.node:", "missing required key");
+}
+
+CAF_TEST(missing required keys and parameters are rejected) {
+  CHECK_ERROR("[nodes.main]\n", "app.toml:1: app:", "missing required table [app]");
+  CHECK_ERROR("[app]\nlog_dir = \"l\"\n[nodes.main]\n", "app.toml:1: app.name:",
+              "missing required key");
+  CHECK_ERROR(header + "[[actors]]\nname = \"c\"\ntype = \"config_supervisor\"\n",
+              "app.toml:4: actors.c.params.driver:", "missing required parameter");
+  CHECK_ERROR(header + "[[actors]]\ntype = \"mylib_driver\"\n", "app.toml:4: actors[0].name:",
+              "missing required key");
+}
+
+CAF_TEST(actor references must name an actor declared before) {
+  CHECK_ERROR(header
+                + "[[actors]]\nname = \"c\"\ntype = \"config_supervisor\"\n"
+                  "params = { driver = \"mylib\" }\n",
+              "app.toml:7: actors.c.params.driver:", "no actor named \"mylib\"");
+}
+
+CAF_TEST(bad names and log levels are rejected) {
+  CHECK_ERROR("[app]\nname = \"a b\"\n[nodes.main]\n", "app.toml:2: app.name:", "invalid name");
+  CHECK_ERROR("[app]\nname = \"x\"\nlog_level = \"loud\"\n[nodes.main]\n",
+              "app.toml:3: app.log_level:", "unknown log level");
+}
+
+CAF_TEST(a missing file is reported by name) {
+  auto res = load_app("/nonexistent/app.toml", types);
+  CAF_REQUIRE(!res);
+  CAF_CHECK_EQUAL(config_error_message(res.error()),
+                  "/nonexistent/app.toml: cannot open the app file");
+}
+
+CAF_TEST(the shipped examples are valid) {
+  for (auto name : {"slow-config.toml"}) {
+    auto res = load_app(std::string{TROUPE_EXAMPLES_DIR} + "/" + name, types);
+    TROUPE_CHECK_MSG(res, name << ": " << (res ? "" : config_error_message(res.error())));
+  }
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
