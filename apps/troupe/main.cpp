@@ -58,9 +58,8 @@ int run(const std::string& file, std::string node_name, const troupe::catalog& t
       std::string list;
       for (auto& n : launchable)
         list += list.empty() ? n : ", " + n;
-      std::cerr << "error: " << file << ": app has " << launchable.size()
-                << " nodes to launch (" << list
-                << "); this build runs one node per process: pass --node NAME\n";
+      std::cerr << "error: " << file << ": app has " << launchable.size() << " nodes to launch ("
+                << list << "); this build runs one node per process: pass --node NAME\n";
       return 2;
     }
     node_name = launchable.front();
@@ -78,8 +77,8 @@ int run(const std::string& file, std::string node_name, const troupe::catalog& t
     sut.stop();
     return 1;
   }
-  std::cerr << "troupe: node " << node_name << " of app " << sut.app().name
-            << " running (pid " << ::getpid() << "); SIGINT or SIGTERM stops it\n";
+  std::cerr << "troupe: node " << node_name << " of app " << sut.app().name << " running (pid "
+            << ::getpid() << "); SIGINT or SIGTERM stops it\n";
   auto sig = troupe::wait_for_stop_signal();
   std::cerr << "troupe: signal " << sig << ", stopping node " << node_name << '\n';
   if (auto err = sut.stop()) {
@@ -99,7 +98,8 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   std::string file;
   std::string node_name;
-  auto run_cmd = cli.add_subcommand("run", "start the app (or one node of it) until SIGINT/SIGTERM");
+  auto run_cmd
+    = cli.add_subcommand("run", "start the app (or one node of it) until SIGINT/SIGTERM");
   run_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
   run_cmd->add_option("--node", node_name, "start only this node");
   auto check_cmd = cli.add_subcommand("check", "validate an app file and print what runs where");

@@ -84,7 +84,8 @@ public:
   void only_keys(const toml::value& table, const std::string& path,
                  std::initializer_list<const char*> allowed) const {
     for (auto& [key, val] : table.as_table()) {
-      auto ok = std::any_of(allowed.begin(), allowed.end(), [&](const char* x) { return key == x; });
+      auto ok
+        = std::any_of(allowed.begin(), allowed.end(), [&](const char* x) { return key == x; });
       if (!ok) {
         std::string list;
         for (auto x : allowed)
@@ -150,21 +151,14 @@ param_value read_param(const reader& r, const param_spec& spec, const toml::valu
       r.fail(v, key, "expected " + to_string(spec.kind) + ", got " + type_name(v));
   };
   switch (spec.kind) {
-    case param_kind::boolean:
-      expect(v.is_boolean());
-      return v.as_boolean();
-    case param_kind::integer:
-      expect(v.is_integer());
-      return static_cast<int64_t>(v.as_integer());
+    case param_kind::boolean: expect(v.is_boolean()); return v.as_boolean();
+    case param_kind::integer: expect(v.is_integer()); return static_cast<int64_t>(v.as_integer());
     case param_kind::number:
       expect(v.is_floating() || v.is_integer());
       return v.is_floating() ? v.as_floating() : static_cast<double>(v.as_integer());
     case param_kind::string:
-    case param_kind::actor_ref:
-      expect(v.is_string());
-      return v.as_string().str;
-    case param_kind::duration:
-      return read_duration(r, v, key);
+    case param_kind::actor_ref: expect(v.is_string()); return v.as_string().str;
+    case param_kind::duration: return read_duration(r, v, key);
     case param_kind::duration_range: {
       if (!v.is_array() || v.as_array().size() != 2)
         r.fail(v, key, "expected a duration range like [\"0s\", \"30s\"], got " + type_name(v));
@@ -236,8 +230,8 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     return app;
   auto& actors_val = actors_it->second;
   if (!actors_val.is_array())
-    r.fail(actors_val, "actors", "expected an array of tables ([[actors]]), got "
-                                   + type_name(actors_val));
+    r.fail(actors_val, "actors",
+           "expected an array of tables ([[actors]]), got " + type_name(actors_val));
   size_t index = 0;
   for (auto& entry : actors_val.as_array()) {
     auto path = "actors[" + std::to_string(index++) + "]";
@@ -291,8 +285,8 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
           for (auto& p : ps)
             allowed += allowed.empty() ? p.name : ", " + p.name;
           r.fail(val, path + ".params." + key,
-                 "unknown parameter for type " + spec.type + " (allowed: "
-                   + (allowed.empty() ? "none" : allowed) + ")");
+                 "unknown parameter for type " + spec.type
+                   + " (allowed: " + (allowed.empty() ? "none" : allowed) + ")");
         }
         auto pv = read_param(r, *spec_it, val, path + ".params." + key);
         if (spec_it->kind == param_kind::actor_ref) {

@@ -46,8 +46,10 @@ std::string to_string_duration(timespan x) {
     int64_t ns;
     const char* name;
   };
-  static constexpr unit units[] = {{3600'000'000'000, "h"}, {60'000'000'000, "min"},
-                                   {1'000'000'000, "s"},     {1'000'000, "ms"},
+  static constexpr unit units[] = {{3600'000'000'000, "h"},
+                                   {60'000'000'000, "min"},
+                                   {1'000'000'000, "s"},
+                                   {1'000'000, "ms"},
                                    {1'000, "us"}};
   auto n = x.count();
   if (n == 0)

@@ -21,9 +21,10 @@
 
 namespace troupe {
 
-caf::expected<std::shared_ptr<spdlog::logger>>
-make_node_logger(const app_spec& app, const std::string& node, bool to_file,
-                 const std::string& stderr_level) {
+caf::expected<std::shared_ptr<spdlog::logger>> make_node_logger(const app_spec& app,
+                                                                const std::string& node,
+                                                                bool to_file,
+                                                                const std::string& stderr_level) {
   std::vector<spdlog::sink_ptr> sinks;
   try {
     if (to_file) {
@@ -56,8 +57,8 @@ node::node(app_spec app, std::string name, const catalog& types, node_options op
   // nop
 }
 
-caf::expected<std::unique_ptr<node>>
-node::make(app_spec app, std::string name, const catalog& types, node_options opts) {
+caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
+                                                const catalog& types, node_options opts) {
   if (!app.find_node(name)) {
     std::string known;
     for (auto& n : app.nodes)
@@ -67,8 +68,8 @@ node::make(app_spec app, std::string name, const catalog& types, node_options op
   }
   std::unique_ptr<node> result{new node(std::move(app), std::move(name), types, std::move(opts))};
   auto& self = *result;
-  auto log = make_node_logger(self.app_, self.name_, self.opts_.log_to_file,
-                              self.opts_.stderr_level);
+  auto log
+    = make_node_logger(self.app_, self.name_, self.opts_.log_to_file, self.opts_.stderr_level);
   if (!log)
     return std::move(log.error());
   self.log_ = std::move(*log);
@@ -168,7 +169,7 @@ caf::error node::stop() {
         [&](caf::down_msg& dm) {
           pending.erase(std::remove(pending.begin(), pending.end(), dm.source), pending.end());
         },
-                    caf::after(left) >> [&] { timed_out = true; });
+        caf::after(left) >> [&] { timed_out = true; });
     }
     if (!pending.empty()) {
       std::string stuck;

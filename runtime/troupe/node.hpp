@@ -49,8 +49,8 @@ public:
 
   /// Creates node `name` of `app`. Fails when the app has no such node or the log file cannot be
   /// opened. Spawns nothing yet: call `start()`.
-  static caf::expected<std::unique_ptr<node>>
-  make(app_spec app, std::string name, const catalog& types, node_options opts = {});
+  static caf::expected<std::unique_ptr<node>> make(app_spec app, std::string name,
+                                                   const catalog& types, node_options opts = {});
 
   /// Spawns the actors the app file places on this node, in file order, and registers their names.
   /// Stops at the first actor that fails to spawn and returns its error.
@@ -114,8 +114,9 @@ private:
 
 /// Creates the node's logger: a file `LOG_DIR/NODE.log` (when `to_file`) plus stderr for
 /// messages at `stderr_level` or above.
-caf::expected<std::shared_ptr<spdlog::logger>>
-make_node_logger(const app_spec& app, const std::string& node, bool to_file,
-                 const std::string& stderr_level);
+caf::expected<std::shared_ptr<spdlog::logger>> make_node_logger(const app_spec& app,
+                                                                const std::string& node,
+                                                                bool to_file,
+                                                                const std::string& stderr_level);
 
 } // namespace troupe

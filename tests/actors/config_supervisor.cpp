@@ -128,7 +128,7 @@ CAF_TEST(calc activity postpones the idle reload) {
   init();
   advance_time(6s);
   self->send(sut, calc_atom::value, int32_t{1});
-  sched.run(); // unlike run(), does not fire timers early
+  sched.run();      // unlike run(), does not fire timers early
   advance_time(4s); // 10 s after init, but only 4 s after the last calc
   expect((tick_atom, uint64_t), from(sut).to(sut));
   disallow((read_config_atom), from(sut).to(driver));
@@ -137,7 +137,7 @@ CAF_TEST(calc activity postpones the idle reload) {
   expect((read_config_atom), from(sut).to(driver));
 }
 
-CAF_TEST(calc during a reload fails at once with CALC-FAIL) {
+CAF_TEST(calc during a reload fails at once with CALC - FAIL) {
   init();
   idle_until_reload();
   self->send(sut, calc_atom::value, int32_t{5});
@@ -159,7 +159,7 @@ CAF_TEST(calc after the reload succeeds again) {
   expect((int32_t), from(driver).to(self).with(42));
 }
 
-CAF_TEST(the idle timer is re-armed after a reload) {
+CAF_TEST(the idle timer is re - armed after a reload) {
   init();
   idle_until_reload();
   finish_reload();

@@ -57,8 +57,7 @@ struct fixture {
     scoped_actor self{*sys};
     expected<T> result{error{}};
     self->request(dst, 10s, xs...)
-      .receive([&](T& x) { result = std::move(x); },
-               [&](error& err) { result = std::move(err); });
+      .receive([&](T& x) { result = std::move(x); }, [&](error& err) { result = std::move(err); });
     return result;
   }
 
@@ -88,7 +87,7 @@ mylib::settings instant() {
 
 CAF_TEST_FIXTURE_SCOPE(mylib_driver_tests, fixture)
 
-CAF_TEST(the thread check of the stand-in library catches a foreign thread) {
+CAF_TEST(the thread check of the stand - in library catches a foreign thread) {
   // Guards the guard: without this, a broken check would make the driver tests pass vacuously.
   mylib::library lib{instant()};
   lib.init();

@@ -46,8 +46,8 @@ bool starts_with(const std::string& x, const std::string& prefix) {
 #define CHECK_ERROR(text, prefix, needle)                                                          \
   do {                                                                                             \
     auto msg = error_of(text);                                                                     \
-    TROUPE_CHECK_MSG(starts_with(msg, prefix), "message: " << msg);                              \
-    TROUPE_CHECK_MSG(msg.find(needle) != std::string::npos, "message: " << msg);                 \
+    TROUPE_CHECK_MSG(starts_with(msg, prefix), "message: " << msg);                                \
+    TROUPE_CHECK_MSG(msg.find(needle) != std::string::npos, "message: " << msg);                   \
   } while (false)
 
 } // namespace
@@ -96,7 +96,7 @@ params = { driver = "mylib" }
   CAF_CHECK_EQUAL(app.actors_on("user").size(), 0u);
 }
 
-CAF_TEST(a one-node app may omit the node of its actors) {
+CAF_TEST(a one - node app may omit the node of its actors) {
   auto res = parse(header + "[[actors]]\nname = \"mylib\"\ntype = \"mylib_driver\"\n");
   CAF_REQUIRE(res);
   CAF_CHECK_EQUAL(res->actors[0].node, "main");
@@ -108,8 +108,8 @@ CAF_TEST(syntax errors name the file and line) {
 
 CAF_TEST(unknown keys are rejected with their line) {
   CHECK_ERROR(header + "colour = \"red\"\n", "app.toml:4: nodes.main.colour:", "unknown key");
-  CHECK_ERROR("[app]\nname = \"x\"\nlog_dri = \"l\"\n[nodes.main]\n", "app.toml:3: app.log_dri:",
-              "unknown key");
+  CHECK_ERROR("[app]\nname = \"x\"\nlog_dri = \"l\"\n[nodes.main]\n",
+              "app.toml:3: app.log_dri:", "unknown key");
   CHECK_ERROR(header + "[extra]\nx = 1\n", "app.toml:4: extra:", "unknown key");
   CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\nnod = \"main\"\n",
               "app.toml:7: actors[0].nod:", "unknown key");
@@ -124,8 +124,8 @@ CAF_TEST(unknown parameters are rejected and the allowed ones listed) {
 
 CAF_TEST(wrong types are rejected) {
   CHECK_ERROR("[app]\nname = 5\n[nodes.main]\n", "app.toml:2: app.name:", "expected a string");
-  CHECK_ERROR(header + "launch = \"yes\"\n", "app.toml:4: nodes.main.launch:",
-              "expected a boolean");
+  CHECK_ERROR(header + "launch = \"yes\"\n",
+              "app.toml:4: nodes.main.launch:", "expected a boolean");
   CHECK_ERROR(header
                 + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"
                   "params = { seed = \"seven\" }\n",
@@ -170,12 +170,12 @@ CAF_TEST(missing and unknown nodes are rejected) {
 
 CAF_TEST(missing required keys and parameters are rejected) {
   CHECK_ERROR("[nodes.main]\n", "app.toml:1: app:", "missing required table [app]");
-  CHECK_ERROR("[app]\nlog_dir = \"l\"\n[nodes.main]\n", "app.toml:1: app.name:",
-              "missing required key");
+  CHECK_ERROR("[app]\nlog_dir = \"l\"\n[nodes.main]\n",
+              "app.toml:1: app.name:", "missing required key");
   CHECK_ERROR(header + "[[actors]]\nname = \"c\"\ntype = \"config_supervisor\"\n",
               "app.toml:4: actors.c.params.driver:", "missing required parameter");
-  CHECK_ERROR(header + "[[actors]]\ntype = \"mylib_driver\"\n", "app.toml:4: actors[0].name:",
-              "missing required key");
+  CHECK_ERROR(header + "[[actors]]\ntype = \"mylib_driver\"\n",
+              "app.toml:4: actors[0].name:", "missing required key");
 }
 
 CAF_TEST(actor references must name an actor declared before) {
@@ -199,7 +199,7 @@ CAF_TEST(a missing file is reported by name) {
 }
 
 CAF_TEST(the shipped examples are valid) {
-  for (auto name : {"slow-config.toml"}) {
+  for (auto name : {"slow-config.toml", "slow-config-demo.toml"}) {
     auto res = load_app(std::string{TROUPE_EXAMPLES_DIR} + "/" + name, types);
     TROUPE_CHECK_MSG(res, name << ": " << (res ? "" : config_error_message(res.error())));
   }

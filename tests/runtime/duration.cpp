@@ -20,8 +20,8 @@ CAF_TEST(durations with units parse) {
 }
 
 CAF_TEST(malformed durations are rejected) {
-  for (auto text : {"", "10", "s", "10 s", "-1s", "1.2.3s", "10sec", "1e3s", ".s", "abc",
-                    "99999999999h"})
+  for (auto text :
+       {"", "10", "s", "10 s", "-1s", "1.2.3s", "10sec", "1e3s", ".s", "abc", "99999999999h"})
     TROUPE_CHECK_MSG(!parse_duration(text), "accepted \"" << text << "\"");
 }
 

@@ -48,9 +48,10 @@ struct config_supervisor_state {
 /// `(calc, int32)` → `int32`, `calc_fail` during a reload, `not_initialized` before `init`;
 /// `(reload)` → `ok` as soon as a reload is running (also when one already was),
 /// `not_initialized` before `init`; `(uninit)` → `ok` (disarms the timer; during a reload it
-/// answers at once and the driver runs `uninit` right after `readConfig`); `(status)` → `(bool initialized, bool reloading, uint64 reloads,
-/// uint64 calc_fails)`. The supervisor monitors the driver: once it is down, a running reload
-/// ends and every call fails at once with `errc::unavailable` naming the driver's exit reason.
+/// answers at once and the driver runs `uninit` right after `readConfig`); `(status)` → `(bool
+/// initialized, bool reloading, uint64 reloads, uint64 calc_fails)`. The supervisor monitors the
+/// driver: once it is down, a running reload ends and every call fails at once with
+/// `errc::unavailable` naming the driver's exit reason.
 caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* self,
                                 caf::actor driver, timespan idle,
                                 std::shared_ptr<spdlog::logger> log);

@@ -20,7 +20,8 @@ violation_handler set_violation_handler(violation_handler fn) {
   return handler.exchange(fn ? fn : abort_on_violation);
 }
 
-library::library(settings cfg) : cfg_(cfg), rng_(cfg.seed != 0 ? cfg.seed : std::random_device{}()) {
+library::library(settings cfg)
+  : cfg_(cfg), rng_(cfg.seed != 0 ? cfg.seed : std::random_device{}()) {
   // nop
 }
 

@@ -28,7 +28,8 @@ struct settings {
 /// prints both to stderr and aborts the process, as the real library would crash it.
 using violation_handler = void (*)(const char* function, const char* problem);
 
-/// Replaces the violation handler (tests record violations instead of aborting); returns the old one.
+/// Replaces the violation handler (tests record violations instead of aborting); returns the old
+/// one.
 violation_handler set_violation_handler(violation_handler fn);
 
 /// One instance of the library.

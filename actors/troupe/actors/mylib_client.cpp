@@ -22,8 +22,8 @@ caf::expected<T> call(caf::actor_system& sys, const caf::actor& service, timespa
     .receive([&](T& value) { result = std::move(value); },
              [&](caf::error& err) {
                if (err == caf::sec::request_timeout)
-                 result = make_error(errc::timeout,
-                                     "no answer within " + to_string_duration(timeout));
+                 result
+                   = make_error(errc::timeout, "no answer within " + to_string_duration(timeout));
                else
                  result = std::move(err);
              });

@@ -1,0 +1,44 @@
+# Shared helpers for the integration drivers. Usage: source lib.sh BIN_DIR SOURCE_DIR
+set -euo pipefail
+BIN=$1
+SRC=$2
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/troupe-it.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+FAILS=0
+PASSES=0
+
+pass() { PASSES=$((PASSES + 1)); echo "ok   - $*"; }
+fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
+
+# check NAME EXPECTED ACTUAL
+check() {
+  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi
+}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+finish() {
+  echo "$PASSES passed, $FAILS failed"
+  [[ $FAILS -eq 0 ]]
+}
+
+# Writes a one-node slow-config app file: write_app FILE READ_CONFIG_RANGE IDLE
+write_app() {
+  cat > "$1" <<TOML
+[app]
+name = "it-$$"
+log_dir = "$WORK/logs"
+
+[nodes.main]
+
+[[actors]]
+name = "mylib"
+type = "mylib_driver"
+params = { read_config = $2 }
+
+[[actors]]
+name = "config"
+type = "config_supervisor"
+params = { driver = "mylib", idle_before_reload = "$3" }
+TOML
+}
