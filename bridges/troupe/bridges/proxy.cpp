@@ -77,7 +77,11 @@ void remote_proxy::send_link_frame(bool link, caf::abstract_actor* x) {
   auto& sys = home_system();
   if (x->node() != sys.node())
     return; // links between two proxies are not forwarded
-  sys.registry().put(x->id(), x->ctrl());
+  // Called inside CAF's critical section over both actors: no actor registry here (see peer).
+  if (link)
+    session_->add_linked_local(x->id(), x->ctrl());
+  else
+    session_->remove_linked_local(x->id());
   std::vector<char> frame;
   encode_header(frame, link ? frame_kind::link : frame_kind::unlink, x->id(), id(), {}, 0);
   encode_nil_body(frame);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,7 +95,7 @@ public:
                           caf::message_id mid) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto key = std::make_pair(requester->id(), mid.request_id().integer_value());
-    pending_.emplace(key, pending_entry{requester, mid});
+    pending_.emplace(key, pending_entry{caf::weak_actor_ptr{requester.get()}, mid});
     auto err = send_locked(std::move(frame));
     if (err)
       pending_.erase(key);
@@ -125,6 +126,38 @@ public:
       out.emplace_back(std::move(kvp.second.requester), kvp.second.mid);
     pending_.clear();
     return true;
+  }
+
+  /// Remembers a local actor linked to one of this peer's actors, so that frames addressed to
+  /// it resolve. The actor registry cannot be used here: registering attaches to the actor,
+  /// which deadlocks while CAF holds both actors' locks during `add_backlink`.
+  void add_linked_local(caf::actor_id aid, caf::actor_control_block* ctrl) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    linked_locals_[aid] = caf::weak_actor_ptr{ctrl};
+  }
+
+  /// Forgets an entry of `add_linked_local`.
+  void remove_linked_local(caf::actor_id aid) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    linked_locals_.erase(aid);
+  }
+
+  /// Returns the linked local actor `aid`, if it is still alive.
+  caf::strong_actor_ptr linked_local(caf::actor_id aid) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = linked_locals_.find(aid);
+    if (i == linked_locals_.end())
+      return nullptr;
+    auto result = i->second.lock();
+    if (!result)
+      linked_locals_.erase(i);
+    return result;
+  }
+
+  /// Records that this peer watches local actor `aid`; returns false if it already did.
+  bool mark_monitored(caf::actor_id aid) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return monitored_.insert(aid).second;
   }
 
   peer_counters counters;
@@ -164,6 +197,8 @@ private:
   bool alive_ = true;
   caf::error reason_;
   std::map<std::pair<caf::actor_id, uint64_t>, pending_entry> pending_;
+  std::map<caf::actor_id, caf::weak_actor_ptr> linked_locals_;
+  std::set<caf::actor_id> monitored_;
 };
 
 } // namespace troupe::detail

@@ -1,0 +1,748 @@
+#include "troupe/bridges/hub.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_cast.hpp"
+#include "caf/actor_config.hpp"
+#include "caf/actor_registry.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/execution_unit.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/mailbox_element.hpp"
+#include "caf/make_actor.hpp"
+#include "caf/proxy_registry.hpp"
+#include "caf/scheduler/abstract_coordinator.hpp"
+#include "caf/sec.hpp"
+#include "caf/system_messages.hpp"
+
+#include "troupe/bridges/codec.hpp"
+#include "troupe/bridges/detail/peer.hpp"
+#include "troupe/bridges/proxy.hpp"
+#include "troupe/bridges/zmq_transport.hpp"
+#include "troupe/errc.hpp"
+
+namespace troupe::detail {
+
+using bridges::conn_id;
+using bridges::frame_kind;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// Lets the decoder turn actor handles of other nodes into proxies: CAF's `load_actor` asks the
+// execution unit of the deserializer for its proxy registry.
+class hub_execution_unit final : public caf::execution_unit {
+public:
+  hub_execution_unit(caf::actor_system& sys, caf::proxy_registry* reg)
+    : caf::execution_unit(&sys) {
+    proxy_registry_ptr(reg);
+  }
+
+  void exec_later(caf::resumable* ptr) override {
+    system().scheduler().enqueue(ptr);
+  }
+};
+
+std::vector<char> make_frame(frame_kind kind, caf::actor_id sender, caf::actor_id receiver,
+                             uint64_t mid) {
+  std::vector<char> frame;
+  bridges::encode_header(frame, kind, sender, receiver, {}, mid);
+  return frame;
+}
+
+} // namespace
+
+class hub_core final : public bridges::transport_listener, public caf::proxy_registry::backend {
+public:
+  hub_core(caf::actor_system& sys, std::string name, bridges::hub_options opts,
+           bridges::hub::name_resolver resolver)
+    : sys_(sys),
+      name_(std::move(name)),
+      opts_(std::move(opts)),
+      resolve_(std::move(resolver)),
+      log_(opts_.logger ? opts_.logger : spdlog::default_logger()),
+      proxies_(sys, *this),
+      eu_(sys, &proxies_),
+      my_types_(bridges::registered_type_names(sys)) {
+    bridges::transport_options topts;
+    topts.max_frame_size = opts_.max_frame_size;
+    topts.max_queued_frames = opts_.max_queued_frames;
+    topts.max_queued_bytes = opts_.max_queued_bytes;
+    topts.tick_interval = std::max(std::chrono::milliseconds{5},
+                                   std::min(std::chrono::milliseconds{50},
+                                            opts_.heartbeat_interval / 2));
+    tr_ = bridges::make_zmq_transport(topts);
+    if (auto err = tr_->start(this))
+      log_->error("[{}] cannot start transport: {}", name_, describe(err));
+  }
+
+  ~hub_core() override {
+    stop();
+  }
+
+  const std::string& name() const {
+    return name_;
+  }
+
+  // -- public API -----------------------------------------------------------------------------
+
+  caf::expected<std::string> listen(const std::string& endpoint) {
+    if (stopped_)
+      return make_error(errc::invalid_state, "hub stopped");
+    auto res = tr_->listen(endpoint);
+    if (res)
+      log_->info("[{}] listening on {}", name_, *res);
+    return res;
+  }
+
+  caf::error connect(const std::string& peer_node, const std::string& endpoint) {
+    if (stopped_)
+      return make_error(errc::invalid_state, "hub stopped");
+    if (tr_->on_io_thread())
+      return make_error(errc::invalid_state, "connect called on the I/O thread");
+    auto conn = tr_->connect(endpoint);
+    if (!conn)
+      return conn.error();
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto& o = outgoing_[*conn];
+      o.peer_name = peer_node;
+      o.endpoint = endpoint;
+      o.last_hello = clock_type::now();
+    }
+    send_hello(*conn, false);
+    std::unique_lock<std::mutex> guard{mtx_};
+    auto ok = cv_.wait_for(guard, opts_.connect_timeout, [&] {
+      auto i = outgoing_.find(*conn);
+      return i == outgoing_.end() || i->second.session != nullptr || i->second.failure;
+    });
+    auto i = outgoing_.find(*conn);
+    if (i == outgoing_.end())
+      return make_error(errc::invalid_state, "hub stopped while connecting");
+    if (ok && i->second.session)
+      return caf::none;
+    auto err = i->second.failure ? i->second.failure
+                                 : make_error(errc::timeout, "no handshake from " + peer_node
+                                                               + " at " + endpoint);
+    outgoing_.erase(i);
+    guard.unlock();
+    tr_->disconnect(*conn);
+    return err;
+  }
+
+  bool connected(const std::string& peer_node) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return by_name_.count(peer_node) > 0;
+  }
+
+  caf::expected<caf::actor> remote_lookup(const std::string& peer_node, const std::string& name,
+                                          std::chrono::milliseconds timeout) {
+    std::shared_ptr<peer> p;
+    uint64_t id;
+    std::future<caf::expected<caf::actor>> fut;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = by_name_.find(peer_node);
+      if (i == by_name_.end())
+        return make_error(errc::peer_lost, "not connected to node " + peer_node);
+      p = i->second;
+      id = next_lookup_++;
+      auto& st = lookups_[id];
+      st.peer_name = peer_node;
+      fut = st.promise.get_future();
+    }
+    auto frame = make_frame(frame_kind::lookup, 0, 0, id);
+    bridges::encode_str_body(frame, name);
+    if (auto err = p->send(std::move(frame))) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      lookups_.erase(id);
+      return err;
+    }
+    if (fut.wait_for(timeout) == std::future_status::ready)
+      return fut.get();
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = lookups_.find(id);
+    if (i == lookups_.end())
+      return fut.get(); // answered in the meantime
+    lookups_.erase(i);
+    return make_error(errc::timeout, "no lookup reply from " + peer_node + " for " + name);
+  }
+
+  void stop() {
+    if (stopped_.exchange(true))
+      return;
+    auto peers = all_peers();
+    for (auto& p : peers) {
+      auto frame = make_frame(frame_kind::goodbye, 0, 0, 0);
+      bridges::encode_nil_body(frame);
+      static_cast<void>(p->send(std::move(frame)));
+    }
+    tr_->stop();
+    for (auto& p : peers)
+      peer_lost(p, "local node stopped");
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      for (auto& kvp : lookups_)
+        kvp.second.promise.set_value(make_error(errc::peer_lost, "local node stopped"));
+      lookups_.clear();
+      outgoing_.clear();
+    }
+    cv_.notify_all();
+    proxies_.clear();
+  }
+
+  bridges::hub_stats stats() const {
+    bridges::hub_stats result;
+    result.bad_frames = bad_frames_.load();
+    result.queue_depth = tr_->queue_depth();
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& [name, p] : by_name_) {
+      bridges::peer_stats ps;
+      ps.node = name;
+      ps.connected = p->alive();
+      ps.frames_in = p->counters.frames_in.load();
+      ps.frames_out = p->counters.frames_out.load();
+      ps.bytes_in = p->counters.bytes_in.load();
+      ps.bytes_out = p->counters.bytes_out.load();
+      ps.errors = p->counters.errors.load();
+      ps.dropped = p->counters.dropped.load();
+      ps.pending_requests = p->pending_requests();
+      result.proxies += proxies_.count_proxies(p->node());
+      result.peers.emplace_back(std::move(ps));
+    }
+    return result;
+  }
+
+  // -- proxy_registry::backend ----------------------------------------------------------------
+
+  caf::strong_actor_ptr make_proxy(caf::node_id nid, caf::actor_id aid) override {
+    if (!nid || aid == 0)
+      return nullptr;
+    std::shared_ptr<peer> p;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = by_node_.find(nid);
+      if (i != by_node_.end())
+        p = i->second;
+    }
+    // No session with that node (e.g. a handle of a third node we are not connected to): the
+    // handle decodes as invalid rather than as a proxy that could never deliver.
+    if (!p || !p->alive())
+      return nullptr;
+    caf::actor_config cfg;
+    auto result = caf::make_actor<bridges::remote_proxy, caf::strong_actor_ptr>(aid, nid, &sys_,
+                                                                                cfg, p);
+    // Watch the real actor: the peer answers with `down` when it terminates.
+    auto frame = make_frame(frame_kind::monitor, 0, aid, 0);
+    bridges::encode_nil_body(frame);
+    static_cast<void>(p->send(std::move(frame)));
+    return result;
+  }
+
+  void set_last_hop(caf::node_id*) override {
+    // Routing is direct (one session per node pair); there is no last hop to remember.
+  }
+
+  // -- transport_listener (I/O thread) --------------------------------------------------------
+
+  void on_frame(conn_id conn, const char* data, size_t size) override {
+    auto p = peer_for(conn);
+    auto env = bridges::decode_envelope(data, size, opts_.max_frame_size);
+    if (!env) {
+      reject(p, conn, env.error());
+      return;
+    }
+    if (p) {
+      p->last_seen = clock_type::now();
+      p->counters.frames_in.fetch_add(1, std::memory_order_relaxed);
+      p->counters.bytes_in.fetch_add(size, std::memory_order_relaxed);
+    }
+    switch (env->kind) {
+      case frame_kind::hello:
+      case frame_kind::hello_ack:
+        handle_hello(conn, *env, env->kind == frame_kind::hello_ack);
+        return;
+      default:
+        break;
+    }
+    if (!p) {
+      reject(p, conn, make_error(errc::bad_frame, std::string{"frame of kind "}
+                                                    + bridges::to_string(env->kind)
+                                                    + " before hello"));
+      return;
+    }
+    switch (env->kind) {
+      case frame_kind::message: handle_message(p, *env); break;
+      case frame_kind::monitor: handle_monitor(p, *env); break;
+      case frame_kind::down: handle_down(p, *env); break;
+      case frame_kind::link:
+      case frame_kind::unlink: handle_link(p, *env, env->kind == frame_kind::link); break;
+      case frame_kind::lookup: handle_lookup(p, *env); break;
+      case frame_kind::lookup_reply: handle_lookup_reply(p, *env); break;
+      case frame_kind::heartbeat: break;
+      case frame_kind::goodbye: peer_lost(p, "goodbye"); break;
+      default: break;
+    }
+  }
+
+  void on_unreachable(conn_id conn) override {
+    if (auto p = peer_for(conn))
+      peer_lost(p, "connection unreachable");
+  }
+
+  void on_tick(clock_type::time_point now) override {
+    for (auto& p : all_peers()) {
+      if (now - p->last_seen > opts_.heartbeat_timeout) {
+        peer_lost(p, "heartbeat timeout");
+      } else if (now - p->last_heartbeat >= opts_.heartbeat_interval) {
+        p->last_heartbeat = now;
+        auto frame = make_frame(frame_kind::heartbeat, 0, 0, 0);
+        bridges::encode_nil_body(frame);
+        static_cast<void>(p->send(std::move(frame)));
+      }
+    }
+    std::vector<conn_id> hellos;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      for (auto& [conn, o] : outgoing_) {
+        if (!o.session && now - o.last_hello >= opts_.heartbeat_interval) {
+          o.last_hello = now;
+          hellos.push_back(conn);
+        }
+      }
+    }
+    for (auto conn : hellos)
+      send_hello(conn, false);
+  }
+
+private:
+  struct outgoing {
+    std::string peer_name;
+    std::string endpoint;
+    std::shared_ptr<peer> session;
+    clock_type::time_point last_hello;
+    caf::error failure;
+  };
+
+  struct lookup_state {
+    std::string peer_name;
+    std::promise<caf::expected<caf::actor>> promise;
+  };
+
+  std::shared_ptr<peer> peer_for(conn_id conn) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = by_conn_.find(conn);
+    return i != by_conn_.end() ? i->second : nullptr;
+  }
+
+  std::vector<std::shared_ptr<peer>> all_peers() const {
+    std::vector<std::shared_ptr<peer>> result;
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& kvp : by_conn_)
+      result.push_back(kvp.second);
+    return result;
+  }
+
+  void reject(const std::shared_ptr<peer>& p, conn_id conn, const caf::error& err) {
+    auto n = bad_frames_.fetch_add(1) + 1;
+    if (p)
+      p->counters.errors.fetch_add(1, std::memory_order_relaxed);
+    // Rate-limited: a hostile peer must not be able to flood the log.
+    if (n <= 20 || n % 1000 == 0)
+      log_->warn("[{}] rejected frame from {} (#{}): {}", name_,
+                 p ? p->name() : "connection " + std::to_string(conn), n, describe(err));
+  }
+
+  void send_hello(conn_id conn, bool ack) {
+    bridges::hello_body hb{name_, sys_.node(),
+                           static_cast<uint32_t>(opts_.heartbeat_interval.count()), my_types_};
+    auto frame = make_frame(ack ? frame_kind::hello_ack : frame_kind::hello, 0, 0, 0);
+    bridges::encode_hello(frame, hb);
+    static_cast<void>(tr_->send(conn, std::move(frame)));
+  }
+
+  void handle_hello(conn_id conn, const bridges::envelope& env, bool ack) {
+    auto hb = bridges::decode_hello(env.body, env.body_size);
+    if (!hb) {
+      reject(peer_for(conn), conn, hb.error());
+      return;
+    }
+    if (hb->node == sys_.node() || hb->node_name == name_) {
+      reject(nullptr, conn, make_error(errc::bad_frame, "hello from this very node"));
+      return;
+    }
+    auto now = clock_type::now();
+    if (ack) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto o = outgoing_.find(conn);
+      if (o == outgoing_.end()) {
+        bad_frames_.fetch_add(1);
+        return;
+      }
+      if (o->second.peer_name != hb->node_name) {
+        o->second.failure = make_error(errc::bad_config, "expected node " + o->second.peer_name
+                                                           + ", found " + hb->node_name);
+        cv_.notify_all();
+        return;
+      }
+    }
+    std::shared_ptr<peer> existing;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = by_name_.find(hb->node_name);
+      if (i != by_name_.end())
+        existing = i->second;
+    }
+    if (existing && existing->node() == hb->node) {
+      // Same incarnation: a repeated hello or a socket that reconnected under a new routing id.
+      auto old_conn = existing->conn();
+      if (old_conn != conn) {
+        std::lock_guard<std::mutex> guard{mtx_};
+        by_conn_.erase(old_conn);
+        by_conn_[conn] = existing;
+        existing->conn(conn);
+      }
+      existing->last_seen = now;
+      if (!ack)
+        send_hello(conn, true);
+      return;
+    }
+    if (existing)
+      peer_lost(existing, "replaced by a new incarnation of the node");
+    if (auto other = peer_for(conn))
+      peer_lost(other, "connection reused by another node");
+    auto types = hb->types;
+    std::sort(types.begin(), types.end());
+    auto p = std::make_shared<peer>(hb->node_name, hb->node, conn, tr_.get(), types);
+    p->last_seen = now;
+    p->last_heartbeat = now;
+    std::vector<std::string> missing;
+    std::set_difference(my_types_.begin(), my_types_.end(), types.begin(), types.end(),
+                        std::back_inserter(missing));
+    if (!missing.empty()) {
+      std::string list;
+      for (size_t i = 0; i < missing.size() && i < 5; ++i)
+        list += (list.empty() ? "" : ", ") + missing[i];
+      if (missing.size() > 5)
+        list += ", ...";
+      log_->warn("[{}] node {} cannot decode {} of our types (messages with them are refused): {}",
+                 name_, hb->node_name, missing.size(), list);
+    }
+    if (!ack)
+      send_hello(conn, true);
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      by_conn_[conn] = p;
+      by_node_[p->node()] = p;
+      by_name_[p->name()] = p;
+      if (ack) {
+        auto o = outgoing_.find(conn);
+        if (o != outgoing_.end())
+          o->second.session = p;
+      }
+    }
+    cv_.notify_all();
+    log_->info("[{}] session with {} established ({})", name_, p->name(),
+               ack ? "outgoing" : "incoming");
+  }
+
+  caf::strong_actor_ptr resolve_sender(const std::shared_ptr<peer>& p,
+                                       const bridges::envelope& env) {
+    if (env.sender == 0)
+      return nullptr;
+    if (!env.sender_node)
+      return proxies_.get_or_put(p->node(), env.sender);
+    if (env.sender_node == sys_.node())
+      return sys_.registry().get(env.sender);
+    return proxies_.get_or_put(env.sender_node, env.sender);
+  }
+
+  caf::strong_actor_ptr resolve_receiver(const std::shared_ptr<peer>& p,
+                                         const bridges::envelope& env) {
+    if (!env.receiver_name.empty()) {
+      if (!resolve_)
+        return nullptr;
+      auto h = resolve_(env.receiver_name);
+      return caf::actor_cast<caf::strong_actor_ptr>(h);
+    }
+    return local_by_id(p, env.receiver);
+  }
+
+  caf::strong_actor_ptr local_by_id(const std::shared_ptr<peer>& p, caf::actor_id aid) {
+    if (auto result = sys_.registry().get(aid))
+      return result;
+    return p->linked_local(aid);
+  }
+
+  void handle_message(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
+    auto mid = caf::message_id{env.mid};
+    auto src = resolve_sender(p, env);
+    auto msg = bridges::decode_payload(sys_, &eu_, env.body, env.body_size);
+    if (!msg) {
+      reject(p, p->conn(), msg.error());
+      if (src && mid.is_request())
+        src->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
+                                               caf::make_message(msg.error())),
+                     nullptr);
+      return;
+    }
+    if (mid.is_response())
+      p->complete_request(env.receiver, mid.request_id().integer_value());
+    auto dest = resolve_receiver(p, env);
+    if (!dest) {
+      if (src && mid.is_request())
+        src->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
+                                               caf::make_message(caf::make_error(
+                                                 caf::sec::request_receiver_down))),
+                     nullptr);
+      return;
+    }
+    if (msg->match_elements<caf::exit_msg>()) {
+      // The remote end of a link terminated: its proxy must not deliver a second exit_msg to
+      // `dest` when it is killed by the `down` frame that follows.
+      auto source = caf::actor_cast<caf::strong_actor_ptr>(msg->get_as<caf::exit_msg>(0).source);
+      if (auto rp = dynamic_cast<bridges::remote_proxy*>(caf::actor_cast<caf::abstract_actor*>(source)))
+        rp->remove_backlink_local(caf::actor_cast<caf::abstract_actor*>(dest));
+    }
+    dest->enqueue(caf::make_mailbox_element(std::move(src), mid, {}, std::move(*msg)), nullptr);
+  }
+
+  void handle_monitor(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
+    watch(p, env.receiver, local_by_id(p, env.receiver));
+  }
+
+  // Sends `down` to `p` once local actor `aid` terminates (at once if it already did or is
+  // unknown). Idempotent per peer and actor.
+  void watch(const std::shared_ptr<peer>& p, caf::actor_id aid, const caf::strong_actor_ptr& dest) {
+    if (!p->mark_monitored(aid))
+      return;
+    auto send_down = [wp = std::weak_ptr<peer>(p), sys = &sys_, aid](const caf::error& reason) {
+      auto pp = wp.lock();
+      if (!pp)
+        return;
+      std::vector<char> frame;
+      bridges::encode_header(frame, frame_kind::down, aid, 0, {}, 0);
+      if (bridges::encode_payload(*sys, sys->dummy_execution_unit(), caf::make_message(reason),
+                                  frame))
+        return;
+      static_cast<void>(pp->send(std::move(frame)));
+    };
+    if (!dest) {
+      send_down(caf::make_error(caf::exit_reason::unknown));
+      return;
+    }
+    // Runs at once if the actor already terminated.
+    caf::actor_cast<caf::abstract_actor*>(dest)->attach_functor(std::move(send_down));
+  }
+
+  void handle_down(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
+    auto msg = bridges::decode_payload(sys_, &eu_, env.body, env.body_size);
+    caf::error reason = caf::exit_reason::unknown;
+    if (msg && msg->match_elements<caf::error>())
+      reason = msg->get_as<caf::error>(0);
+    else if (!msg)
+      reject(p, p->conn(), msg.error());
+    proxies_.erase(p->node(), env.sender, std::move(reason));
+  }
+
+  void handle_link(const std::shared_ptr<peer>& p, const bridges::envelope& env, bool link) {
+    auto local = local_by_id(p, env.receiver);
+    if (!local)
+      return; // the `down` answering the proxy's monitor already covers a dead target
+    auto remote = proxies_.get_or_put(p->node(), env.sender);
+    auto rp = dynamic_cast<bridges::remote_proxy*>(caf::actor_cast<caf::abstract_actor*>(remote));
+    if (!rp)
+      return;
+    auto la = caf::actor_cast<caf::abstract_actor*>(local);
+    // Both halves of the link, without echoing a frame back: `local` dying notifies the proxy
+    // (and thus the remote actor), the proxy dying (peer lost) notifies `local`.
+    if (link) {
+      la->add_backlink(rp);
+      rp->add_backlink_local(la);
+    } else {
+      la->remove_backlink(rp);
+      rp->remove_backlink_local(la);
+    }
+  }
+
+  void handle_lookup(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
+    auto name = bridges::decode_str_body(env.body, env.body_size);
+    if (!name) {
+      reject(p, p->conn(), name.error());
+      return;
+    }
+    caf::actor_id aid = 0;
+    if (resolve_) {
+      if (auto h = resolve_(*name)) {
+        aid = h->id();
+        auto ptr = caf::actor_cast<caf::strong_actor_ptr>(h);
+        sys_.registry().put(aid, ptr);
+        // Watch it now rather than on the proxy's monitor frame: an actor terminating in between
+        // would otherwise be reported with reason `unknown` instead of its real one.
+        watch(p, aid, ptr);
+      }
+    }
+    auto frame = make_frame(frame_kind::lookup_reply, 0, 0, env.mid);
+    bridges::encode_uint_body(frame, aid);
+    static_cast<void>(p->send(std::move(frame)));
+  }
+
+  void handle_lookup_reply(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
+    auto aid = bridges::decode_uint_body(env.body, env.body_size);
+    if (!aid) {
+      reject(p, p->conn(), aid.error());
+      return;
+    }
+    caf::expected<caf::actor> result = make_error(errc::not_found);
+    if (*aid != 0) {
+      auto ptr = proxies_.get_or_put(p->node(), static_cast<caf::actor_id>(*aid));
+      if (ptr)
+        result = caf::actor_cast<caf::actor>(ptr);
+      else
+        result = make_error(errc::peer_lost, "node " + p->name());
+    }
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = lookups_.find(env.mid);
+    if (i == lookups_.end() || i->second.peer_name != p->name())
+      return; // timed out meanwhile, or a reply we never asked this peer for
+    i->second.promise.set_value(std::move(result));
+    lookups_.erase(i);
+  }
+
+  void peer_lost(const std::shared_ptr<peer>& p, const std::string& why) {
+    peer::pending_list pending;
+    auto reason = make_error(errc::peer_lost, "node " + p->name() + ": " + why);
+    if (!p->mark_lost(reason, pending))
+      return;
+    log_->info("[{}] session with {} lost: {} ({} pending requests failed)", name_, p->name(),
+               why, pending.size());
+    auto conn = p->conn();
+    std::string reconnect_to;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto c = by_conn_.find(conn);
+      if (c != by_conn_.end() && c->second == p)
+        by_conn_.erase(c);
+      auto n = by_node_.find(p->node());
+      if (n != by_node_.end() && n->second == p)
+        by_node_.erase(n);
+      auto m = by_name_.find(p->name());
+      if (m != by_name_.end() && m->second == p)
+        by_name_.erase(m);
+      for (auto i = lookups_.begin(); i != lookups_.end();) {
+        if (i->second.peer_name == p->name()) {
+          i->second.promise.set_value(reason);
+          i = lookups_.erase(i);
+        } else {
+          ++i;
+        }
+      }
+      auto o = outgoing_.find(conn);
+      if (o != outgoing_.end() && o->second.session == p) {
+        if (!stopped_)
+          reconnect_to = o->second.endpoint;
+        outgoing_.erase(o);
+      }
+    }
+    // Monitors get down_msg and links exit_msg (remote_link_unreachable), requests fail at once.
+    proxies_.erase(p->node());
+    for (auto& [requester, mid] : pending)
+      if (auto s = requester.lock())
+        s->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
+                                             caf::make_message(reason)),
+                   nullptr);
+    if (stopped_)
+      return;
+    tr_->disconnect(conn);
+    if (!reconnect_to.empty()) {
+      // A fresh socket, so that nothing queued for the lost incarnation reaches a new one.
+      auto nc = tr_->connect(reconnect_to);
+      if (!nc) {
+        log_->warn("[{}] cannot reconnect to {}: {}", name_, p->name(), describe(nc.error()));
+        return;
+      }
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto& o = outgoing_[*nc];
+      o.peer_name = p->name();
+      o.endpoint = reconnect_to;
+      o.last_hello = clock_type::time_point{};
+    }
+  }
+
+  caf::actor_system& sys_;
+  std::string name_;
+  bridges::hub_options opts_;
+  bridges::hub::name_resolver resolve_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<bridges::transport> tr_;
+  caf::proxy_registry proxies_;
+  hub_execution_unit eu_;
+  const std::vector<std::string> my_types_;
+  std::atomic<uint64_t> bad_frames_{0};
+  std::atomic<bool> stopped_{false};
+
+  // Guards the maps below; never held while calling into `proxies_` or an actor.
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::unordered_map<conn_id, std::shared_ptr<peer>> by_conn_;
+  std::map<caf::node_id, std::shared_ptr<peer>> by_node_;
+  std::unordered_map<std::string, std::shared_ptr<peer>> by_name_;
+  std::unordered_map<conn_id, outgoing> outgoing_;
+  std::unordered_map<uint64_t, lookup_state> lookups_;
+  uint64_t next_lookup_ = 1;
+};
+
+} // namespace troupe::detail
+
+namespace troupe::bridges {
+
+hub::hub(caf::actor_system& sys, std::string node_name, hub_options opts,
+         name_resolver resolve_local_name)
+  : core_(std::make_shared<detail::hub_core>(sys, std::move(node_name), std::move(opts),
+                                             std::move(resolve_local_name))) {
+  // nop
+}
+
+hub::~hub() {
+  stop();
+}
+
+const std::string& hub::node_name() const {
+  return core_->name();
+}
+
+caf::expected<std::string> hub::listen(const std::string& endpoint) {
+  return core_->listen(endpoint);
+}
+
+caf::error hub::connect(const std::string& peer_node, const std::string& endpoint) {
+  return core_->connect(peer_node, endpoint);
+}
+
+bool hub::connected(const std::string& peer_node) const {
+  return core_->connected(peer_node);
+}
+
+caf::expected<caf::actor> hub::remote_lookup(const std::string& peer_node,
+                                             const std::string& name,
+                                             std::chrono::milliseconds timeout) {
+  return core_->remote_lookup(peer_node, name, timeout);
+}
+
+void hub::stop() {
+  core_->stop();
+}
+
+hub_stats hub::stats() const {
+  return core_->stats();
+}
+
+} // namespace troupe::bridges

@@ -1,0 +1,470 @@
+#define CAF_SUITE bridges.hub
+
+#include "troupe/bridges/hub.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+#include <zmq.hpp>
+
+#include "caf/test/dsl.hpp"
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_actor.hpp"
+
+#include "troupe/bridges/codec.hpp"
+#include "troupe/errc.hpp"
+
+using namespace caf;
+using namespace std::chrono_literals;
+using namespace troupe;
+using namespace troupe::bridges;
+
+namespace {
+
+using later_atom = atom_constant<atom("later")>;
+using release_atom = atom_constant<atom("release")>;
+using fail_atom = atom_constant<atom("fail")>;
+using die_atom = atom_constant<atom("die")>;
+using relay_atom = atom_constant<atom("relay")>;
+using link_atom_t = atom_constant<atom("linkto")>;
+
+using calc_actor = typed_actor<replies_to<int32_t>::with<int32_t>>;
+
+constexpr auto wait_limit = 5s;
+
+struct config : actor_system_config {
+  config() {
+    troupe::add_error_category(*this);
+    load<io::middleman>();
+    set("middleman.workers", 0);
+    set("scheduler.max-threads", 2);
+    set("scheduler.policy", atom("sharing"));
+  }
+};
+
+// A node of the test: actor system, hub and a thread-safe name table for the resolver.
+struct node {
+  config cfg;
+  actor_system sys{cfg};
+  std::mutex names_mtx;
+  std::map<std::string, actor> names;
+  std::vector<actor> spawned;
+  std::unique_ptr<hub> sut;
+
+  node(const std::string& name, hub_options opts) {
+    sut = std::make_unique<hub>(sys, name, opts, [this](const std::string& key) {
+      std::lock_guard<std::mutex> guard{names_mtx};
+      auto i = names.find(key);
+      return i != names.end() ? i->second : actor{};
+    });
+  }
+
+  template <class F>
+  actor spawn_named(const std::string& name, F fun) {
+    auto h = sys.spawn(fun);
+    spawned.push_back(h);
+    std::lock_guard<std::mutex> guard{names_mtx};
+    names[name] = h;
+    return h;
+  }
+
+  ~node() {
+    sut->stop();
+    {
+      std::lock_guard<std::mutex> guard{names_mtx};
+      names.clear();
+    }
+    for (auto& h : spawned)
+      anon_send_exit(h, exit_reason::kill); // kill: some test actors trap exits
+  }
+};
+
+hub_options test_options() {
+  hub_options opts;
+  opts.heartbeat_interval = 50ms;
+  opts.heartbeat_timeout = 400ms;
+  opts.connect_timeout = 3s;
+  return opts;
+}
+
+std::string listen_endpoint(const std::string& transport) {
+  static std::atomic<int> counter{0};
+  if (transport == "ipc")
+    return "ipc:///tmp/troupe-bridges-test-" + std::to_string(::getpid()) + "-"
+           + std::to_string(counter++);
+  return "tcp://127.0.0.1:*";
+}
+
+// Waits until `pred` holds or the deadline passes; real sockets and threads leave no
+// deterministic signal to wait on for these conditions.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+bool is_errc(const error& err, errc code) {
+  return err.category() == errc_category && err.code() == static_cast<uint8_t>(code);
+}
+
+behavior calc_impl(event_based_actor* self) {
+  return {
+    [](int32_t x) { return x + 1; },
+    [](fail_atom) -> result<int32_t> { return make_error(errc::calc_fail, "busy"); },
+    [=](die_atom, error reason) { self->quit(std::move(reason)); },
+  };
+}
+
+struct promise_state {
+  std::vector<response_promise> pending;
+};
+
+// Parks `later` requests until `release`; tells `observer` (if any) about each parked request.
+behavior delayed_impl(stateful_actor<promise_state>* self, actor observer) {
+  return {
+    [=](later_atom, int32_t) -> delegated<int32_t> {
+      self->state.pending.push_back(self->make_response_promise());
+      if (observer)
+        self->send(observer, later_atom::value);
+      return {};
+    },
+    [=](release_atom, int32_t y) {
+      for (auto& rp : self->state.pending)
+        rp.deliver(y);
+      self->state.pending.clear();
+    },
+  };
+}
+
+behavior relay_impl(event_based_actor* self) {
+  return {
+    [=](relay_atom, const actor& target, int32_t x) -> delegated<int32_t> {
+      auto rp = self->make_response_promise();
+      self->request(target, wait_limit, x * 2)
+        .then([=](int32_t y) mutable { rp.deliver(y); }, [=](error& e) mutable { rp.deliver(e); });
+      return {};
+    },
+  };
+}
+
+// Traps exits and reports each exit_msg reason to `observer`.
+behavior link_watcher_impl(event_based_actor* self, actor observer) {
+  self->set_exit_handler([=](exit_msg& em) { self->send(observer, em.reason); });
+  return {
+    [=](link_atom_t, const actor& other) { self->link_to(other); },
+  };
+}
+
+struct fixture {
+  std::string transport;
+  std::unique_ptr<node> a; // the connecting node, "alpha"
+  std::unique_ptr<node> b; // the listening node, "beta"
+  std::string endpoint;
+
+  explicit fixture(std::string tp) : transport(std::move(tp)) {
+    b = std::make_unique<node>("beta", test_options());
+    a = std::make_unique<node>("alpha", test_options());
+    auto ep = b->sut->listen(listen_endpoint(transport));
+    CAF_REQUIRE(ep);
+    endpoint = *ep;
+    CAF_MESSAGE("beta listens on " << endpoint);
+    auto err = a->sut->connect("beta", endpoint);
+    CAF_REQUIRE_EQUAL(err, none);
+  }
+
+  ~fixture() {
+    a.reset();
+    b.reset();
+  }
+
+  actor lookup(const std::string& name) {
+    auto h = a->sut->remote_lookup("beta", name, wait_limit);
+    CAF_REQUIRE(h);
+    return *h;
+  }
+};
+
+using test_body = void (*)(fixture&);
+
+void run_over(const char* transport, test_body body) {
+  CAF_MESSAGE("transport: " << transport);
+  fixture f{transport};
+  body(f);
+}
+
+} // namespace
+
+// One body, run over every transport (shm joins this list later).
+#define TRANSPORT_TEST(name)                                                                      \
+  void name##_body(fixture& f);                                                                   \
+  CAF_TEST(name) {                                                                                \
+    for (auto transport : {"ipc", "tcp"})                                                         \
+      run_over(transport, name##_body);                                                           \
+  }                                                                                               \
+  void name##_body(fixture& f)
+
+TRANSPORT_TEST(lookup_request_and_send) {
+  f.b->spawn_named("calc", calc_impl);
+  auto calc = f.lookup("calc");
+  CAF_CHECK_NOT_EQUAL(calc.node(), f.a->sys.node());
+  CAF_CHECK_EQUAL(calc.node(), f.b->sys.node());
+  scoped_actor self{f.a->sys};
+  self->request(calc, wait_limit, int32_t{41})
+    .receive([](int32_t y) { CAF_CHECK_EQUAL(y, 42); },
+             [](error& e) { CAF_FAIL("request failed: " << describe(e)); });
+  // A plain send: the handler's result comes back as an ordinary message.
+  self->send(calc, int32_t{1});
+  self->receive([](int32_t y) { CAF_CHECK_EQUAL(y, 2); },
+                after(wait_limit) >> [] { CAF_FAIL("no reply to a plain send"); });
+  auto missing = f.a->sut->remote_lookup("beta", "no-such-name", wait_limit);
+  CAF_REQUIRE(!missing);
+  CAF_CHECK(is_errc(missing.error(), errc::not_found));
+  auto stats = f.a->sut->stats();
+  CAF_REQUIRE_EQUAL(stats.peers.size(), 1u);
+  CAF_CHECK_EQUAL(stats.peers[0].node, "beta");
+  CAF_CHECK_GREATER_OR_EQUAL(stats.peers[0].frames_out, 3u);
+  CAF_CHECK_EQUAL(stats.peers[0].pending_requests, 0u);
+}
+
+TRANSPORT_TEST(event_based_then_and_typed_handles) {
+  f.b->spawn_named("calc", calc_impl);
+  auto calc = f.lookup("calc");
+  scoped_actor self{f.a->sys};
+  auto typed = actor_cast<calc_actor>(calc);
+  auto obs = actor_cast<actor>(self);
+  f.a->sys.spawn([=](event_based_actor* me) {
+    me->request(typed, wait_limit, int32_t{9})
+      .then([=](int32_t y) { me->send(obs, y); me->quit(); },
+            [=](error& e) { me->send(obs, e); me->quit(); });
+  });
+  self->receive([](int32_t y) { CAF_CHECK_EQUAL(y, 10); },
+                [](error& e) { CAF_FAIL("typed request failed: " << describe(e)); },
+                after(wait_limit) >> [] { CAF_FAIL("no result from the event-based client"); });
+}
+
+TRANSPORT_TEST(response_promises_delivered_later) {
+  scoped_actor parked{f.b->sys};
+  auto delayed = f.b->spawn_named("delayed", [&](stateful_actor<promise_state>* self) {
+    return delayed_impl(self, actor_cast<actor>(parked));
+  });
+  auto remote = f.lookup("delayed");
+  scoped_actor self{f.a->sys};
+  auto obs = actor_cast<actor>(self);
+  auto waiter = f.a->sys.spawn([=](event_based_actor* me) {
+    me->request(remote, wait_limit, later_atom::value, int32_t{1})
+      .then([=](int32_t y) { me->send(obs, y); },
+            [=](error& e) { me->send(obs, e); });
+  });
+  // The request is parked on beta until released there; it must not be answered before.
+  parked->receive([](later_atom) {}, after(wait_limit) >> [] { CAF_FAIL("request never parked"); });
+  CAF_CHECK_EQUAL(f.a->sut->stats().peers.at(0).pending_requests, 1u);
+  anon_send(delayed, release_atom::value, int32_t{77});
+  self->receive([](int32_t y) { CAF_CHECK_EQUAL(y, 77); },
+                [](error& e) { CAF_FAIL("delayed request failed: " << describe(e)); },
+                after(wait_limit) >> [] { CAF_FAIL("promise never delivered"); });
+}
+
+TRANSPORT_TEST(errors_reach_the_callers_error_handler) {
+  f.b->spawn_named("calc", calc_impl);
+  auto calc = f.lookup("calc");
+  scoped_actor self{f.a->sys};
+  self->request(calc, wait_limit, fail_atom::value)
+    .receive([](int32_t) { CAF_FAIL("expected an error"); },
+             [](error& e) {
+               CAF_CHECK(is_errc(e, errc::calc_fail));
+               CAF_CHECK_EQUAL(describe(e), "calc_fail: busy");
+             });
+  self->request(calc, wait_limit, std::string{"unexpected"})
+    .receive([](int32_t) { CAF_FAIL("expected an error"); },
+             [](error& e) { CAF_CHECK_EQUAL(e, sec::unexpected_message); });
+}
+
+TRANSPORT_TEST(handles_inside_messages_route_back) {
+  f.b->spawn_named("relay", relay_impl);
+  auto relay = f.lookup("relay");
+  // A local actor on alpha; beta receives its handle and calls it through a proxy.
+  auto local_calc = f.a->sys.spawn(calc_impl);
+  f.a->spawned.push_back(local_calc);
+  scoped_actor self{f.a->sys};
+  self->request(relay, wait_limit, relay_atom::value, local_calc, int32_t{20})
+    .receive([](int32_t y) { CAF_CHECK_EQUAL(y, 41); },
+             [](error& e) { CAF_FAIL("relay failed: " << describe(e)); });
+}
+
+TRANSPORT_TEST(monitor_gets_down_msg_with_the_real_reason) {
+  auto calc = f.b->spawn_named("calc", calc_impl);
+  auto remote = f.lookup("calc");
+  scoped_actor self{f.a->sys};
+  self->monitor(remote);
+  anon_send(calc, die_atom::value, make_error(errc::calc_fail, "gone"));
+  self->receive(
+    [&](down_msg& dm) {
+      CAF_CHECK_EQUAL(dm.source, remote.address());
+      CAF_CHECK_EQUAL(describe(dm.reason), "calc_fail: gone");
+    },
+    after(wait_limit) >> [] { CAF_FAIL("no down_msg"); });
+  // The proxy is dead now: a request bounces at once instead of waiting for the timeout.
+  auto t0 = std::chrono::steady_clock::now();
+  self->request(remote, 10s, int32_t{1})
+    .receive([](int32_t) { CAF_FAIL("dead actor answered"); },
+             [](error& e) { CAF_CHECK_EQUAL(e, sec::request_receiver_down); });
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+TRANSPORT_TEST(links_propagate_exit_msgs_both_ways) {
+  scoped_actor observer_a{f.a->sys};
+  scoped_actor observer_b{f.b->sys};
+  // Remote actor dies -> local linked actor gets exit_msg with the reason.
+  auto calc = f.b->spawn_named("calc", calc_impl);
+  auto remote_calc = f.lookup("calc");
+  auto watcher_a = f.a->sys.spawn(link_watcher_impl, actor_cast<actor>(observer_a));
+  f.a->spawned.push_back(watcher_a);
+  anon_send(watcher_a, link_atom_t::value, remote_calc);
+  // The link frame must reach beta before the exit, so wait until beta knows the link target.
+  CAF_REQUIRE(eventually([&] { return f.b->sut->stats().proxies >= 1; }));
+  anon_send(calc, die_atom::value, make_error(errc::bad_request, "linked exit"));
+  observer_a->receive([](error& reason) { CAF_CHECK_EQUAL(describe(reason), "bad_request: linked exit"); },
+                      after(wait_limit) >> [] { CAF_FAIL("no exit_msg on alpha"); });
+  // Local actor dies -> remote linked actor gets exit_msg.
+  auto watcher_b = f.b->spawn_named("watcher", [&](event_based_actor* self) {
+    return link_watcher_impl(self, actor_cast<actor>(observer_b));
+  });
+  auto remote_watcher = f.lookup("watcher");
+  static_cast<void>(watcher_b);
+  // An actor on alpha links itself to beta's watcher through its proxy, then dies.
+  f.a->sys.spawn([=](event_based_actor* me) {
+    me->link_to(remote_watcher);
+    me->quit(make_error(errc::overloaded, "local exit"));
+  });
+  observer_b->receive([](error& reason) { CAF_CHECK_EQUAL(describe(reason), "overloaded: local exit"); },
+                      after(wait_limit) >> [] { CAF_FAIL("no exit_msg on beta"); });
+}
+
+TRANSPORT_TEST(peer_loss_fails_requests_at_once_and_kills_proxies) {
+  f.b->spawn_named("delayed", [](stateful_actor<promise_state>* self) {
+    return delayed_impl(self, actor{});
+  });
+  auto remote = f.lookup("delayed");
+  scoped_actor self{f.a->sys};
+  self->monitor(remote);
+  auto obs = actor_cast<actor>(self);
+  auto waiter = f.a->sys.spawn([=](event_based_actor* me) {
+    for (int i = 0; i < 3; ++i)
+      me->request(remote, 30s, later_atom::value, int32_t{i})
+        .then([=](int32_t y) { me->send(obs, y); },
+              [=](error& e) { me->send(obs, e); });
+  });
+  CAF_REQUIRE(eventually([&] { return f.a->sut->stats().peers.at(0).pending_requests == 3; }));
+  auto t0 = std::chrono::steady_clock::now();
+  f.b->sut->stop();
+  int failed = 0;
+  bool down = false;
+  for (int i = 0; i < 4; ++i)
+    self->receive([&](error& e) { CAF_CHECK(is_errc(e, errc::peer_lost)); ++failed; },
+                  [&](int32_t) { CAF_FAIL("request answered after peer loss"); },
+                  [&](down_msg& dm) {
+                    CAF_CHECK_EQUAL(dm.reason, exit_reason::remote_link_unreachable);
+                    down = true;
+                  },
+                  after(wait_limit) >> [] { CAF_FAIL("peer loss not signalled"); });
+  CAF_CHECK_EQUAL(failed, 3);
+  CAF_CHECK(down);
+  // The goodbye frame makes this immediate; far below the 30 s request timeout.
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - t0, 1s);
+  CAF_CHECK(!f.a->sut->connected("beta"));
+  t0 = std::chrono::steady_clock::now();
+  self->request(remote, 30s, int32_t{1})
+    .receive([](int32_t) { CAF_FAIL("dead peer answered"); },
+             [](error& e) { CAF_CHECK(is_errc(e, errc::peer_lost)); });
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - t0, 1s);
+  anon_send_exit(waiter, exit_reason::user_shutdown);
+}
+
+TRANSPORT_TEST(reconnects_when_the_peer_comes_back) {
+  f.b.reset();
+  CAF_REQUIRE(eventually([&] { return !f.a->sut->connected("beta"); }));
+  f.b = std::make_unique<node>("beta", test_options());
+  auto ep = f.b->sut->listen(f.endpoint);
+  CAF_REQUIRE(ep);
+  CAF_REQUIRE(eventually([&] { return f.a->sut->connected("beta"); }));
+  f.b->spawn_named("calc", calc_impl);
+  auto calc = f.lookup("calc");
+  scoped_actor self{f.a->sys};
+  self->request(calc, wait_limit, int32_t{1})
+    .receive([](int32_t y) { CAF_CHECK_EQUAL(y, 2); },
+             [](error& e) { CAF_FAIL("request after reconnect failed: " << describe(e)); });
+}
+
+TRANSPORT_TEST(bad_frames_from_a_raw_peer_leave_the_hub_serving) {
+  f.b->spawn_named("calc", calc_impl);
+  zmq::context_t ctx;
+  zmq::socket_t raw{ctx, zmq::socket_type::dealer};
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect(f.endpoint);
+  std::string garbage = "\xc1\xff\x00garbage";
+  raw.send(zmq::buffer(garbage), zmq::send_flags::none);
+  raw.send(zmq::buffer(std::string{"\x96\x01\x03"}), zmq::send_flags::none); // truncated
+  raw.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);                  // multi-part
+  raw.send(zmq::str_buffer("b"), zmq::send_flags::none);
+  std::vector<char> early;
+  encode_header(early, frame_kind::message, 1, 1, {}, 0); // valid, but before hello
+  encode_nil_body(early);
+  raw.send(zmq::buffer(early), zmq::send_flags::none);
+  CAF_REQUIRE(eventually([&] { return f.b->sut->stats().bad_frames >= 5; }));
+  auto calc = f.lookup("calc");
+  scoped_actor self{f.a->sys};
+  self->request(calc, wait_limit, int32_t{5})
+    .receive([](int32_t y) { CAF_CHECK_EQUAL(y, 6); },
+             [](error& e) { CAF_FAIL("hub stopped serving: " << describe(e)); });
+}
+
+TRANSPORT_TEST(a_silent_peer_is_lost_after_the_heartbeat_timeout) {
+  // A raw peer completes the handshake, then never sends again (like a kill -9 behind a NAT).
+  zmq::context_t ctx;
+  zmq::socket_t raw{ctx, zmq::socket_type::dealer};
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect(f.endpoint);
+  hello_body hb;
+  hb.node_name = "silent";
+  hb.node = make_node_id(4242, node_id::default_data::host_id_type{{1, 2, 3}});
+  hb.heartbeat_ms = 50;
+  std::vector<char> hello;
+  encode_header(hello, frame_kind::hello, 0, 0, {}, 0);
+  encode_hello(hello, hb);
+  raw.send(zmq::buffer(hello), zmq::send_flags::none);
+  zmq::message_t reply;
+  raw.set(zmq::sockopt::rcvtimeo, 5000);
+  CAF_REQUIRE(raw.recv(reply));
+  auto env = decode_envelope(static_cast<const char*>(reply.data()), reply.size());
+  CAF_REQUIRE(env);
+  CAF_CHECK_EQUAL(env->kind, frame_kind::hello_ack);
+  auto has_silent = [&] {
+    for (auto& p : f.b->sut->stats().peers)
+      if (p.node == "silent")
+        return true;
+    return false;
+  };
+  CAF_CHECK(has_silent());
+  auto t0 = std::chrono::steady_clock::now();
+  CAF_REQUIRE(eventually([&] { return !has_silent(); }));
+  auto took = std::chrono::steady_clock::now() - t0;
+  CAF_CHECK_LESS(took, 2s);
+  CAF_CHECK(f.a->sut->connected("beta")); // the real peer is unaffected
+}
