@@ -94,12 +94,10 @@ CAF_TEST_FIXTURE_SCOPE(codec_tests, fixture)
 
 CAF_TEST(integers keep their extreme values) {
   auto msg = make_message(std::numeric_limits<int8_t>::min(), std::numeric_limits<uint8_t>::max(),
-                          std::numeric_limits<int16_t>::min(),
-                          std::numeric_limits<uint16_t>::max(),
-                          std::numeric_limits<int32_t>::min(),
-                          std::numeric_limits<uint32_t>::max(),
-                          std::numeric_limits<int64_t>::min(),
-                          std::numeric_limits<uint64_t>::max(), int32_t{-1}, int64_t{0});
+                          std::numeric_limits<int16_t>::min(), std::numeric_limits<uint16_t>::max(),
+                          std::numeric_limits<int32_t>::min(), std::numeric_limits<uint32_t>::max(),
+                          std::numeric_limits<int64_t>::min(), std::numeric_limits<uint64_t>::max(),
+                          int32_t{-1}, int64_t{0});
   auto out = roundtrip(msg);
   CAF_REQUIRE((out.match_elements<int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t,
                                   uint64_t, int32_t, int64_t>()));
@@ -118,8 +116,8 @@ CAF_TEST(integers keep their extreme values) {
 CAF_TEST(floating point and strings) {
   std::string long_str(70000, 'x');
   auto msg = make_message(1.5f, -2.25, static_cast<long double>(0.5), std::string{"h\xc3\xa9llo"},
-                          std::u16string{u"\u00e9t\u00e9"}, std::u32string{U"\U0001F600"},
-                          long_str, std::string{});
+                          std::u16string{u"\u00e9t\u00e9"}, std::u32string{U"\U0001F600"}, long_str,
+                          std::string{});
   auto out = roundtrip(msg);
   CAF_REQUIRE((out.match_elements<float, double, long double, std::string, std::u16string,
                                   std::u32string, std::string, std::string>()));
@@ -141,9 +139,9 @@ CAF_TEST(atoms containers durations and errors) {
   auto msg = make_message(atom("calc"), strs, kvs, ints, timespan{1234567}, err,
                           make_error(sec::request_timeout));
   auto out = roundtrip(msg);
-  CAF_REQUIRE((out.match_elements<atom_value, std::vector<std::string>,
-                                  std::map<std::string, std::string>, std::vector<int32_t>,
-                                  timespan, error, error>()));
+  CAF_REQUIRE(
+    (out.match_elements<atom_value, std::vector<std::string>, std::map<std::string, std::string>,
+                        std::vector<int32_t>, timespan, error, error>()));
   CAF_CHECK_EQUAL(out.get_as<atom_value>(0), atom("calc"));
   CAF_CHECK_EQUAL(out.get_as<std::vector<std::string>>(1), strs);
   CAF_CHECK(out.get_as<decltype(kvs)>(2) == kvs);
@@ -190,8 +188,7 @@ CAF_TEST(the frame is plain msgpack readable by a reference implementation) {
   CAF_REQUIRE_EQUAL(payload.via.array.size, 3u);
   auto elem = [&](size_t i) { return payload.via.array.ptr[i].via.array.ptr; };
   CAF_CHECK_EQUAL(elem(0)[0].as<std::string>(), "@atom");
-  CAF_CHECK_EQUAL(elem(0)[1].via.array.ptr[0].as<uint64_t>(),
-                  static_cast<uint64_t>(atom("add")));
+  CAF_CHECK_EQUAL(elem(0)[1].via.array.ptr[0].as<uint64_t>(), static_cast<uint64_t>(atom("add")));
   CAF_CHECK_EQUAL(elem(1)[0].as<std::string>(), "@i32");
   CAF_CHECK_EQUAL(elem(1)[1].via.array.ptr[0].as<int>(), 42);
   CAF_CHECK_EQUAL(elem(2)[0].as<std::string>(), "@str");

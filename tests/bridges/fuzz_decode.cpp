@@ -54,25 +54,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto& sys = *sys_ptr;
   switch (env->kind) {
     case frame_kind::hello:
-    case frame_kind::hello_ack:
-      (void) decode_hello(env->body, env->body_size);
-      break;
+    case frame_kind::hello_ack: (void)decode_hello(env->body, env->body_size); break;
     case frame_kind::message:
     case frame_kind::down:
       if (auto msg = decode_payload(sys, sys.dummy_execution_unit(), env->body, env->body_size)) {
         // Re-encoding a decoded message must work: it is what a forwarding hop would do.
         std::vector<char> buf;
-        (void) encode_payload(sys, sys.dummy_execution_unit(), *msg, buf);
+        (void)encode_payload(sys, sys.dummy_execution_unit(), *msg, buf);
       }
       break;
-    case frame_kind::lookup:
-      (void) decode_str_body(env->body, env->body_size);
-      break;
-    case frame_kind::lookup_reply:
-      (void) decode_uint_body(env->body, env->body_size);
-      break;
-    default:
-      break;
+    case frame_kind::lookup: (void)decode_str_body(env->body, env->body_size); break;
+    case frame_kind::lookup_reply: (void)decode_uint_body(env->body, env->body_size); break;
+    default: break;
   }
   return 0;
 }

@@ -212,12 +212,12 @@ void run_over(const char* transport, test_body body) {
 } // namespace
 
 // One body, run over every transport (shm joins this list later).
-#define TRANSPORT_TEST(name)                                                                      \
-  void name##_body(fixture& f);                                                                   \
-  CAF_TEST(name) {                                                                                \
-    for (auto transport : {"ipc", "tcp"})                                                         \
-      run_over(transport, name##_body);                                                           \
-  }                                                                                               \
+#define TRANSPORT_TEST(name)                                                                       \
+  void name##_body(fixture& f);                                                                    \
+  CAF_TEST(name) {                                                                                 \
+    for (auto transport : {"ipc", "tcp"})                                                          \
+      run_over(transport, name##_body);                                                            \
+  }                                                                                                \
   void name##_body(fixture& f)
 
 TRANSPORT_TEST(lookup_request_and_send) {
@@ -251,8 +251,15 @@ TRANSPORT_TEST(event_based_then_and_typed_handles) {
   auto obs = actor_cast<actor>(self);
   f.a->sys.spawn([=](event_based_actor* me) {
     me->request(typed, wait_limit, int32_t{9})
-      .then([=](int32_t y) { me->send(obs, y); me->quit(); },
-            [=](error& e) { me->send(obs, e); me->quit(); });
+      .then(
+        [=](int32_t y) {
+          me->send(obs, y);
+          me->quit();
+        },
+        [=](error& e) {
+          me->send(obs, e);
+          me->quit();
+        });
   });
   self->receive([](int32_t y) { CAF_CHECK_EQUAL(y, 10); },
                 [](error& e) { CAF_FAIL("typed request failed: " << describe(e)); },
@@ -269,8 +276,7 @@ TRANSPORT_TEST(response_promises_delivered_later) {
   auto obs = actor_cast<actor>(self);
   auto waiter = f.a->sys.spawn([=](event_based_actor* me) {
     me->request(remote, wait_limit, later_atom::value, int32_t{1})
-      .then([=](int32_t y) { me->send(obs, y); },
-            [=](error& e) { me->send(obs, e); });
+      .then([=](int32_t y) { me->send(obs, y); }, [=](error& e) { me->send(obs, e); });
   });
   // The request is parked on beta until released there; it must not be answered before.
   parked->receive([](later_atom) {}, after(wait_limit) >> [] { CAF_FAIL("request never parked"); });
@@ -340,8 +346,9 @@ TRANSPORT_TEST(links_propagate_exit_msgs_both_ways) {
   // The link frame must reach beta before the exit, so wait until beta knows the link target.
   CAF_REQUIRE(eventually([&] { return f.b->sut->stats().proxies >= 1; }));
   anon_send(calc, die_atom::value, make_error(errc::bad_request, "linked exit"));
-  observer_a->receive([](error& reason) { CAF_CHECK_EQUAL(describe(reason), "bad_request: linked exit"); },
-                      after(wait_limit) >> [] { CAF_FAIL("no exit_msg on alpha"); });
+  observer_a->receive(
+    [](error& reason) { CAF_CHECK_EQUAL(describe(reason), "bad_request: linked exit"); },
+    after(wait_limit) >> [] { CAF_FAIL("no exit_msg on alpha"); });
   // Local actor dies -> remote linked actor gets exit_msg.
   auto watcher_b = f.b->spawn_named("watcher", [&](event_based_actor* self) {
     return link_watcher_impl(self, actor_cast<actor>(observer_b));
@@ -353,14 +360,14 @@ TRANSPORT_TEST(links_propagate_exit_msgs_both_ways) {
     me->link_to(remote_watcher);
     me->quit(make_error(errc::overloaded, "local exit"));
   });
-  observer_b->receive([](error& reason) { CAF_CHECK_EQUAL(describe(reason), "overloaded: local exit"); },
-                      after(wait_limit) >> [] { CAF_FAIL("no exit_msg on beta"); });
+  observer_b->receive(
+    [](error& reason) { CAF_CHECK_EQUAL(describe(reason), "overloaded: local exit"); },
+    after(wait_limit) >> [] { CAF_FAIL("no exit_msg on beta"); });
 }
 
 TRANSPORT_TEST(peer_loss_fails_requests_at_once_and_kills_proxies) {
-  f.b->spawn_named("delayed", [](stateful_actor<promise_state>* self) {
-    return delayed_impl(self, actor{});
-  });
+  f.b->spawn_named("delayed",
+                   [](stateful_actor<promise_state>* self) { return delayed_impl(self, actor{}); });
   auto remote = f.lookup("delayed");
   scoped_actor self{f.a->sys};
   self->monitor(remote);
@@ -368,8 +375,7 @@ TRANSPORT_TEST(peer_loss_fails_requests_at_once_and_kills_proxies) {
   auto waiter = f.a->sys.spawn([=](event_based_actor* me) {
     for (int i = 0; i < 3; ++i)
       me->request(remote, 30s, later_atom::value, int32_t{i})
-        .then([=](int32_t y) { me->send(obs, y); },
-              [=](error& e) { me->send(obs, e); });
+        .then([=](int32_t y) { me->send(obs, y); }, [=](error& e) { me->send(obs, e); });
   });
   CAF_REQUIRE(eventually([&] { return f.a->sut->stats().peers.at(0).pending_requests == 3; }));
   auto t0 = std::chrono::steady_clock::now();
@@ -377,13 +383,17 @@ TRANSPORT_TEST(peer_loss_fails_requests_at_once_and_kills_proxies) {
   int failed = 0;
   bool down = false;
   for (int i = 0; i < 4; ++i)
-    self->receive([&](error& e) { CAF_CHECK(is_errc(e, errc::peer_lost)); ++failed; },
-                  [&](int32_t) { CAF_FAIL("request answered after peer loss"); },
-                  [&](down_msg& dm) {
-                    CAF_CHECK_EQUAL(dm.reason, exit_reason::remote_link_unreachable);
-                    down = true;
-                  },
-                  after(wait_limit) >> [] { CAF_FAIL("peer loss not signalled"); });
+    self->receive(
+      [&](error& e) {
+        CAF_CHECK(is_errc(e, errc::peer_lost));
+        ++failed;
+      },
+      [&](int32_t) { CAF_FAIL("request answered after peer loss"); },
+      [&](down_msg& dm) {
+        CAF_CHECK_EQUAL(dm.reason, exit_reason::remote_link_unreachable);
+        down = true;
+      },
+      after(wait_limit) >> [] { CAF_FAIL("peer loss not signalled"); });
   CAF_CHECK_EQUAL(failed, 3);
   CAF_CHECK(down);
   // The goodbye frame makes this immediate; far below the 30 s request timeout.

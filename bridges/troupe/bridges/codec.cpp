@@ -255,8 +255,8 @@ caf::expected<caf::message> decode_payload(caf::actor_system& sys, caf::executio
       return make_error(errc::bad_frame, "unknown type " + name);
     msgpack_deserializer source{ctx, first, static_cast<size_t>(last - first)};
     if (auto err = value->load(source))
-      return make_error(errc::bad_frame, "cannot decode element of type " + name + " ("
-                                           + to_string(err) + ")");
+      return make_error(errc::bad_frame,
+                        "cannot decode element of type " + name + " (" + to_string(err) + ")");
     // Both checks matter: a value that reads fewer objects than announced would let the rest be
     // misread as the next element's type name.
     if (source.remaining() != 0 || source.objects_read() != num_values)

@@ -41,8 +41,7 @@ namespace {
 // execution unit of the deserializer for its proxy registry.
 class hub_execution_unit final : public caf::execution_unit {
 public:
-  hub_execution_unit(caf::actor_system& sys, caf::proxy_registry* reg)
-    : caf::execution_unit(&sys) {
+  hub_execution_unit(caf::actor_system& sys, caf::proxy_registry* reg) : caf::execution_unit(&sys) {
     proxy_registry_ptr(reg);
   }
 
@@ -64,21 +63,16 @@ class hub_core final : public bridges::transport_listener, public caf::proxy_reg
 public:
   hub_core(caf::actor_system& sys, std::string name, bridges::hub_options opts,
            bridges::hub::name_resolver resolver)
-    : sys_(sys),
-      name_(std::move(name)),
-      opts_(std::move(opts)),
-      resolve_(std::move(resolver)),
-      log_(opts_.logger ? opts_.logger : spdlog::default_logger()),
-      proxies_(sys, *this),
-      eu_(sys, &proxies_),
-      my_types_(bridges::registered_type_names(sys)) {
+    : sys_(sys), name_(std::move(name)), opts_(std::move(opts)), resolve_(std::move(resolver)),
+      log_(opts_.logger ? opts_.logger : spdlog::default_logger()), proxies_(sys, *this),
+      eu_(sys, &proxies_), my_types_(bridges::registered_type_names(sys)) {
     bridges::transport_options topts;
     topts.max_frame_size = opts_.max_frame_size;
     topts.max_queued_frames = opts_.max_queued_frames;
     topts.max_queued_bytes = opts_.max_queued_bytes;
-    topts.tick_interval = std::max(std::chrono::milliseconds{5},
-                                   std::min(std::chrono::milliseconds{50},
-                                            opts_.heartbeat_interval / 2));
+    topts.tick_interval
+      = std::max(std::chrono::milliseconds{5},
+                 std::min(std::chrono::milliseconds{50}, opts_.heartbeat_interval / 2));
     tr_ = bridges::make_zmq_transport(topts);
     if (auto err = tr_->start(this))
       log_->error("[{}] cannot start transport: {}", name_, describe(err));
@@ -129,9 +123,9 @@ public:
       return make_error(errc::invalid_state, "hub stopped while connecting");
     if (ok && i->second.session)
       return caf::none;
-    auto err = i->second.failure ? i->second.failure
-                                 : make_error(errc::timeout, "no handshake from " + peer_node
-                                                               + " at " + endpoint);
+    auto err = i->second.failure
+                 ? i->second.failure
+                 : make_error(errc::timeout, "no handshake from " + peer_node + " at " + endpoint);
     outgoing_.erase(i);
     guard.unlock();
     tr_->disconnect(*conn);
@@ -238,8 +232,8 @@ public:
     if (!p || !p->alive())
       return nullptr;
     caf::actor_config cfg;
-    auto result = caf::make_actor<bridges::remote_proxy, caf::strong_actor_ptr>(aid, nid, &sys_,
-                                                                                cfg, p);
+    auto result
+      = caf::make_actor<bridges::remote_proxy, caf::strong_actor_ptr>(aid, nid, &sys_, cfg, p);
     // Watch the real actor: the peer answers with `down` when it terminates.
     auto frame = make_frame(frame_kind::monitor, 0, aid, 0);
     bridges::encode_nil_body(frame);
@@ -270,13 +264,12 @@ public:
       case frame_kind::hello_ack:
         handle_hello(conn, *env, env->kind == frame_kind::hello_ack);
         return;
-      default:
-        break;
+      default: break;
     }
     if (!p) {
-      reject(p, conn, make_error(errc::bad_frame, std::string{"frame of kind "}
-                                                    + bridges::to_string(env->kind)
-                                                    + " before hello"));
+      reject(p, conn,
+             make_error(errc::bad_frame, std::string{"frame of kind "}
+                                           + bridges::to_string(env->kind) + " before hello"));
       return;
     }
     switch (env->kind) {
@@ -489,9 +482,9 @@ private:
     if (!msg) {
       reject(p, p->conn(), msg.error());
       if (src && mid.is_request())
-        src->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
-                                               caf::make_message(msg.error())),
-                     nullptr);
+        src->enqueue(
+          caf::make_mailbox_element(nullptr, mid.response_id(), {}, caf::make_message(msg.error())),
+          nullptr);
       return;
     }
     if (mid.is_response())
@@ -499,9 +492,9 @@ private:
     auto dest = resolve_receiver(p, env);
     if (!dest) {
       if (src && mid.is_request())
-        src->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
-                                               caf::make_message(caf::make_error(
-                                                 caf::sec::request_receiver_down))),
+        src->enqueue(caf::make_mailbox_element(
+                       nullptr, mid.response_id(), {},
+                       caf::make_message(caf::make_error(caf::sec::request_receiver_down))),
                      nullptr);
       return;
     }
@@ -509,7 +502,8 @@ private:
       // The remote end of a link terminated: its proxy must not deliver a second exit_msg to
       // `dest` when it is killed by the `down` frame that follows.
       auto source = caf::actor_cast<caf::strong_actor_ptr>(msg->get_as<caf::exit_msg>(0).source);
-      if (auto rp = dynamic_cast<bridges::remote_proxy*>(caf::actor_cast<caf::abstract_actor*>(source)))
+      if (auto rp
+          = dynamic_cast<bridges::remote_proxy*>(caf::actor_cast<caf::abstract_actor*>(source)))
         rp->remove_backlink_local(caf::actor_cast<caf::abstract_actor*>(dest));
     }
     dest->enqueue(caf::make_mailbox_element(std::move(src), mid, {}, std::move(*msg)), nullptr);
@@ -622,8 +616,8 @@ private:
     auto reason = make_error(errc::peer_lost, "node " + p->name() + ": " + why);
     if (!p->mark_lost(reason, pending))
       return;
-    log_->info("[{}] session with {} lost: {} ({} pending requests failed)", name_, p->name(),
-               why, pending.size());
+    log_->info("[{}] session with {} lost: {} ({} pending requests failed)", name_, p->name(), why,
+               pending.size());
     auto conn = p->conn();
     std::string reconnect_to;
     {
@@ -656,9 +650,9 @@ private:
     proxies_.erase(p->node());
     for (auto& [requester, mid] : pending)
       if (auto s = requester.lock())
-        s->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
-                                             caf::make_message(reason)),
-                   nullptr);
+        s->enqueue(
+          caf::make_mailbox_element(nullptr, mid.response_id(), {}, caf::make_message(reason)),
+          nullptr);
     if (stopped_)
       return;
     tr_->disconnect(conn);
@@ -731,8 +725,7 @@ bool hub::connected(const std::string& peer_node) const {
   return core_->connected(peer_node);
 }
 
-caf::expected<caf::actor> hub::remote_lookup(const std::string& peer_node,
-                                             const std::string& name,
+caf::expected<caf::actor> hub::remote_lookup(const std::string& peer_node, const std::string& name,
                                              std::chrono::milliseconds timeout) {
   return core_->remote_lookup(peer_node, name, timeout);
 }

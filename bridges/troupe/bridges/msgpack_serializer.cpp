@@ -62,11 +62,11 @@ caf::error msgpack_serializer::apply_raw(size_t num_bytes, void* data) {
   return caf::none;
 }
 
-#define TROUPE_SERIALIZE_INT(type, fn)                                                            \
-  caf::error msgpack_serializer::apply_impl(type& x) {                                           \
-    msgpack_writer{buf_}.fn(x);                                                                   \
-    ++objects_;                                                                                   \
-    return caf::none;                                                                             \
+#define TROUPE_SERIALIZE_INT(type, fn)                                                             \
+  caf::error msgpack_serializer::apply_impl(type& x) {                                             \
+    msgpack_writer{buf_}.fn(x);                                                                    \
+    ++objects_;                                                                                    \
+    return caf::none;                                                                              \
   }
 
 TROUPE_SERIALIZE_INT(int8_t, write_int)
@@ -115,8 +115,7 @@ caf::error msgpack_serializer::apply_impl(std::u32string& x) {
 
 // -- msgpack_deserializer -------------------------------------------------------------------------
 
-msgpack_deserializer::msgpack_deserializer(caf::execution_unit* ctx, const char* data,
-                                           size_t size)
+msgpack_deserializer::msgpack_deserializer(caf::execution_unit* ctx, const char* data, size_t size)
   : caf::deserializer(ctx), pos_(data), end_(data + size) {
   // nop
 }

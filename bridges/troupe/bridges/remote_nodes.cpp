@@ -14,8 +14,7 @@ std::chrono::milliseconds ms(timespan x) {
 
 class hub_nodes : public remote_nodes {
 public:
-  hub_nodes(caf::actor_system& sys, std::string node, hub_options opts,
-            hub::name_resolver resolve)
+  hub_nodes(caf::actor_system& sys, std::string node, hub_options opts, hub::name_resolver resolve)
     : hub_(sys, std::move(node), std::move(opts), std::move(resolve)) {
     // nop
   }
@@ -63,7 +62,8 @@ caf::expected<std::unique_ptr<remote_nodes>> make_remote_nodes(const remote_cont
   hub_options opts;
   opts.heartbeat_interval = ms(ctx.app.bridges.heartbeat_interval);
   opts.heartbeat_timeout = ms(ctx.app.bridges.heartbeat_timeout);
-  opts.connect_timeout = std::min(ms(ctx.app.bridges.connect_timeout), std::chrono::milliseconds{1000});
+  opts.connect_timeout
+    = std::min(ms(ctx.app.bridges.connect_timeout), std::chrono::milliseconds{1000});
   opts.logger = ctx.logger;
   return std::unique_ptr<remote_nodes>{
     new hub_nodes(ctx.system, ctx.node, std::move(opts), ctx.resolve_local)};

@@ -356,9 +356,8 @@ private:
         }
       }
       if (router_) {
-        items.push_back(
-          {router_->handle(), 0, static_cast<short>(ZMQ_POLLIN | (router_backlog ? ZMQ_POLLOUT : 0)),
-           0});
+        items.push_back({router_->handle(), 0,
+                         static_cast<short>(ZMQ_POLLIN | (router_backlog ? ZMQ_POLLOUT : 0)), 0});
         item_conns.push_back(0);
       }
       auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(

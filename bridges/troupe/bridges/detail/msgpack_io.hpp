@@ -147,8 +147,20 @@ private:
 };
 
 /// The kind of the next object in a msgpack stream, as far as Troupe uses it.
-enum class msgpack_type { nil, boolean, uint, sint, float32, float64, str, bin, array, map, ext,
-                          invalid };
+enum class msgpack_type {
+  nil,
+  boolean,
+  uint,
+  sint,
+  float32,
+  float64,
+  str,
+  bin,
+  array,
+  map,
+  ext,
+  invalid
+};
 
 /// Reads msgpack objects from a byte range; every read is bounds-checked and returns false on
 /// malformed or truncated input (the position is then unspecified). Never throws, never allocates

@@ -39,10 +39,7 @@ public:
 
   peer(std::string name, caf::node_id node, bridges::conn_id conn, bridges::transport* tr,
        std::vector<std::string> types)
-    : name_(std::move(name)),
-      node_(std::move(node)),
-      conn_(conn),
-      types_(std::move(types)),
+    : name_(std::move(name)), node_(std::move(node)), conn_(conn), types_(std::move(types)),
       tr_(tr) {
     // nop
   }

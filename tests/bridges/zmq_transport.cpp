@@ -1,0 +1,135 @@
+#define CAF_SUITE bridges.zmq_transport
+
+#include "troupe/bridges/zmq_transport.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "caf/test/unit_test.hpp"
+
+#include "troupe/errc.hpp"
+
+using namespace std::chrono_literals;
+using namespace troupe;
+using namespace troupe::bridges;
+
+namespace {
+
+// Collects what the transport reports, with bounded waits on the collected state.
+struct recorder : transport_listener {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<std::pair<conn_id, std::string>> frames;
+  std::vector<conn_id> unreachable;
+  size_t ticks = 0;
+
+  void on_frame(conn_id conn, const char* data, size_t size) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    frames.emplace_back(conn, std::string{data, size});
+    cv.notify_all();
+  }
+
+  void on_unreachable(conn_id conn) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    unreachable.push_back(conn);
+    cv.notify_all();
+  }
+
+  void on_tick(std::chrono::steady_clock::time_point) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    ++ticks;
+    cv.notify_all();
+  }
+
+  template <class Pred>
+  bool wait_for(Pred pred) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, 5s, pred);
+  }
+};
+
+std::vector<char> bytes(const std::string& x) {
+  return {x.begin(), x.end()};
+}
+
+void exchange_frames(const std::string& endpoint) {
+  recorder server_events;
+  recorder client_events;
+  auto server = make_zmq_transport();
+  auto client = make_zmq_transport();
+  CAF_REQUIRE_EQUAL(server->start(&server_events), caf::none);
+  CAF_REQUIRE_EQUAL(client->start(&client_events), caf::none);
+  auto bound = server->listen(endpoint);
+  CAF_REQUIRE(bound);
+  CAF_MESSAGE("bound to " << *bound);
+  CAF_CHECK_EQUAL(bound->find('*'), std::string::npos);
+  auto conn = client->connect(*bound);
+  CAF_REQUIRE(conn);
+  for (int i = 0; i < 100; ++i)
+    CAF_REQUIRE_EQUAL(client->send(*conn, bytes("ping " + std::to_string(i))), caf::none);
+  CAF_REQUIRE(server_events.wait_for([&] { return server_events.frames.size() == 100; }));
+  // Per-connection order is preserved.
+  for (int i = 0; i < 100; ++i)
+    CAF_CHECK_EQUAL(server_events.frames[i].second, "ping " + std::to_string(i));
+  // The server answers on the connection id it saw; the frame reaches the client's connection.
+  auto back = server_events.frames[0].first;
+  CAF_REQUIRE_EQUAL(server->send(back, bytes("pong")), caf::none);
+  CAF_REQUIRE(client_events.wait_for([&] { return client_events.frames.size() == 1; }));
+  CAF_CHECK_EQUAL(client_events.frames[0].first, *conn);
+  CAF_CHECK_EQUAL(client_events.frames[0].second, "pong");
+  CAF_CHECK(server_events.wait_for([&] { return server_events.ticks > 0; }));
+  CAF_CHECK_EQUAL(client->queue_depth(), 0u);
+  client->stop();
+  server->stop();
+}
+
+} // namespace
+
+CAF_TEST(frames travel both ways over tcp with a wildcard port) {
+  exchange_frames("tcp://127.0.0.1:*");
+}
+
+CAF_TEST(frames travel both ways over ipc) {
+  exchange_frames("ipc:///tmp/troupe-zmq-transport-test-" + std::to_string(::getpid()));
+}
+
+CAF_TEST(a full outbound queue refuses the newest frame) {
+  recorder events;
+  transport_options opts;
+  opts.max_queued_frames = 4;
+  auto sut = make_zmq_transport(opts);
+  CAF_REQUIRE_EQUAL(sut->start(&events), caf::none);
+  // Nobody listens: the socket never completes a connection, so frames stay queued.
+  auto conn = sut->connect("ipc:///tmp/troupe-nobody-listens-" + std::to_string(::getpid()));
+  CAF_REQUIRE(conn);
+  for (int i = 0; i < 4; ++i)
+    CAF_CHECK_EQUAL(sut->send(*conn, bytes("x")), caf::none);
+  auto err = sut->send(*conn, bytes("one too many"));
+  CAF_CHECK_EQUAL(err.category(), errc_category);
+  CAF_CHECK_EQUAL(err.code(), static_cast<uint8_t>(errc::overloaded));
+  CAF_CHECK_EQUAL(sut->queue_depth(), 4u);
+  // Oversized frames are refused outright.
+  auto big = sut->send(*conn, std::vector<char>(opts.max_frame_size + 1));
+  CAF_CHECK_EQUAL(big.code(), static_cast<uint8_t>(errc::bad_frame));
+  // stop() is bounded even though the queued frames can never leave.
+  auto t0 = std::chrono::steady_clock::now();
+  sut->stop();
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - t0, 2s);
+  CAF_CHECK_EQUAL(sut->queue_depth(), 0u);
+  CAF_CHECK_NOT_EQUAL(sut->send(*conn, bytes("after stop")), caf::none);
+}
+
+CAF_TEST(binding a bad endpoint is an error not an exception) {
+  recorder events;
+  auto sut = make_zmq_transport();
+  CAF_REQUIRE_EQUAL(sut->start(&events), caf::none);
+  auto res = sut->listen("tcp://no-such-host-name.invalid:1");
+  CAF_CHECK(!res);
+  auto res2 = sut->listen("bogus://x");
+  CAF_CHECK(!res2);
+  sut->stop();
+}
