@@ -113,8 +113,12 @@ CAF_TEST(integers keep their extreme values) {
   CAF_CHECK_EQUAL(out.get_as<int64_t>(9), 0);
 }
 
-CAF_TEST(floating point and strings) {
+CAF_TEST(booleans floating point and strings) {
   std::string long_str(70000, 'x');
+  auto flags = roundtrip(make_message(true, false));
+  CAF_REQUIRE((flags.match_elements<bool, bool>()));
+  CAF_CHECK_EQUAL(flags.get_as<bool>(0), true);
+  CAF_CHECK_EQUAL(flags.get_as<bool>(1), false);
   auto msg = make_message(1.5f, -2.25, static_cast<long double>(0.5), std::string{"h\xc3\xa9llo"},
                           std::u16string{u"\u00e9t\u00e9"}, std::u32string{U"\U0001F600"}, long_str,
                           std::string{});

@@ -157,7 +157,8 @@ caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, cons
     auto name = element_type_name(sys, msg, i);
     if (name.empty())
       return caf::make_error(caf::sec::unknown_type);
-    if (peer_types != nullptr && name.front() != '@'
+    // Builtin types (non-zero type number) are known to every peer by construction.
+    if (peer_types != nullptr && msg.type(i).first == 0
         && !std::binary_search(peer_types->begin(), peer_types->end(), name))
       return caf::make_error(caf::sec::unknown_type, "peer cannot decode type " + name);
     scratch.clear();

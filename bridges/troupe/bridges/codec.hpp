@@ -91,8 +91,8 @@ void encode_str_body(std::vector<char>& buf, const std::string& x);
 caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, const caf::message& msg,
                           std::vector<char>& buf);
 
-/// Like `encode_payload`, but also fails with `sec::unknown_type` for a user type (a name not
-/// starting with '@') missing from `peer_types` (sorted), i.e. one the receiver cannot decode.
+/// Like `encode_payload`, but also fails with `sec::unknown_type` for a user type (one without a
+/// builtin type number) missing from `peer_types` (sorted), i.e. one the receiver cannot decode.
 caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, const caf::message& msg,
                           std::vector<char>& buf, const std::vector<std::string>* peer_types);
 

@@ -253,7 +253,14 @@ caf::error msgpack_deserializer::apply_impl(uint64_t& x) {
 }
 
 caf::error msgpack_deserializer::apply_impl(float& x) {
-  return with_reader(pos_, end_, objects_, [&](msgpack_reader& r) { return r.read_float(x); });
+  // Accepts float64 too: many msgpack libraries (Python's among them) always write float64.
+  return with_reader(pos_, end_, objects_, [&](msgpack_reader& r) {
+    double tmp;
+    if (!r.read_double(tmp))
+      return false;
+    x = static_cast<float>(tmp);
+    return true;
+  });
 }
 
 caf::error msgpack_deserializer::apply_impl(double& x) {

@@ -59,10 +59,17 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* c
     encode_header(frame, frame_kind::message, sender->id(), sender->node(), id(), {},
                   mid.integer_value());
   }
+  auto header_size = frame.size();
   if (auto err = encode_payload(sys, sys.dummy_execution_unit(), msg, frame, &session_->types())) {
     session_->counters.errors.fetch_add(1, std::memory_order_relaxed);
-    bounce(sender, mid, std::move(err), ctx);
-    return;
+    if (!mid.is_response()) {
+      bounce(sender, mid, std::move(err), ctx);
+      return;
+    }
+    // A response the peer cannot decode still has to end the request: send the error instead.
+    frame.resize(header_size);
+    if (encode_payload(sys, sys.dummy_execution_unit(), caf::make_message(std::move(err)), frame))
+      return;
   }
   caf::error err;
   if (sender && mid.is_request())
