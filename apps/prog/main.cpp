@@ -10,6 +10,7 @@
 
 #include "troupe/actors/catalog.hpp"
 #include "troupe/actors/mylib_client.hpp"
+#include "troupe/bridges/remote_nodes.hpp"
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
   }
   troupe::node_options opts;
   opts.configure = troupe::actors::add_message_types;
+  opts.bridges = troupe::bridges::make_remote_nodes;
   auto n = troupe::node::make(std::move(*app), *name, types, opts);
   if (!n) {
     std::cerr << "error: " << troupe::config_error_message(n.error()) << '\n';

@@ -1,14 +1,25 @@
 // troupe: run and inspect Troupe apps.
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/logger.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/after.hpp"
+#include "caf/atom.hpp"
+#include "caf/message_builder.hpp"
+#include "caf/others.hpp"
+#include "caf/scoped_actor.hpp"
 
 #include "troupe/actors/catalog.hpp"
+#include "troupe/bridges/remote_nodes.hpp"
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
+#include "troupe/launcher.hpp"
 #include "troupe/node.hpp"
 #include "troupe/signals.hpp"
 
@@ -20,19 +31,33 @@ troupe::catalog make_catalog() {
   return types;
 }
 
-int check(const std::string& file, const troupe::catalog& types) {
+troupe::node_options make_node_options() {
+  troupe::node_options opts;
+  opts.configure = troupe::actors::add_message_types;
+  opts.bridges = troupe::bridges::make_remote_nodes;
+  return opts;
+}
+
+caf::expected<troupe::app_spec> load(const std::string& file, const troupe::catalog& types) {
   auto app = troupe::load_app(file, types);
-  if (!app) {
+  if (!app)
     std::cerr << "error: " << troupe::config_error_message(app.error()) << '\n';
+  return app;
+}
+
+int check(const std::string& file, const troupe::catalog& types) {
+  auto app = load(file, types);
+  if (!app)
     return 2;
-  }
   std::cout << "app " << app->name << " (" << app->file << "): " << app->nodes.size()
             << (app->nodes.size() == 1 ? " node, " : " nodes, ") << app->actors.size()
             << (app->actors.size() == 1 ? " actor" : " actors") << '\n';
   std::cout << "logs: " << app->log_dir << "/<node>.log at level " << app->log_level << '\n';
   for (auto& n : app->nodes) {
-    std::cout << "node " << n.name << (n.launch ? "" : " (started by the user, not troupe run)")
-              << '\n';
+    std::cout << "node " << n.name;
+    if (!n.listen.empty())
+      std::cout << " listening at " << n.listen;
+    std::cout << (n.launch ? "" : " (started by the user, not by troupe run)") << '\n';
     for (auto a : app->actors_on(n.name)) {
       std::cout << "  " << a->name << ": " << a->type;
       for (auto& [key, val] : a->args.values())
@@ -43,30 +68,9 @@ int check(const std::string& file, const troupe::catalog& types) {
   return 0;
 }
 
-int run(const std::string& file, std::string node_name, const troupe::catalog& types) {
-  auto app = troupe::load_app(file, types);
-  if (!app) {
-    std::cerr << "error: " << troupe::config_error_message(app.error()) << '\n';
-    return 2;
-  }
-  if (node_name.empty()) {
-    std::vector<std::string> launchable;
-    for (auto& n : app->nodes)
-      if (n.launch)
-        launchable.push_back(n.name);
-    if (launchable.size() != 1) {
-      std::string list;
-      for (auto& n : launchable)
-        list += list.empty() ? n : ", " + n;
-      std::cerr << "error: " << file << ": app has " << launchable.size() << " nodes to launch ("
-                << list << "); this build runs one node per process: pass --node NAME\n";
-      return 2;
-    }
-    node_name = launchable.front();
-  }
-  troupe::node_options opts;
-  opts.configure = troupe::actors::add_message_types;
-  auto n = troupe::node::make(std::move(*app), node_name, types, opts);
+/// Runs one node in this process until SIGINT/SIGTERM.
+int run_node(troupe::app_spec app, const std::string& node_name, const troupe::catalog& types) {
+  auto n = troupe::node::make(std::move(app), node_name, types, make_node_options());
   if (!n) {
     std::cerr << "error: " << troupe::config_error_message(n.error()) << '\n';
     return 2;
@@ -79,6 +83,7 @@ int run(const std::string& file, std::string node_name, const troupe::catalog& t
   }
   std::cerr << "troupe: node " << node_name << " of app " << sut.app().name << " running (pid "
             << ::getpid() << "); SIGINT or SIGTERM stops it\n";
+  troupe::notify_ready();
   auto sig = troupe::wait_for_stop_signal();
   std::cerr << "troupe: signal " << sig << ", stopping node " << node_name << '\n';
   if (auto err = sut.stop()) {
@@ -90,6 +95,136 @@ int run(const std::string& file, std::string node_name, const troupe::catalog& t
   return 0;
 }
 
+int run(const std::string& file, const std::string& node_name, const troupe::catalog& types) {
+  auto app = load(file, types);
+  if (!app)
+    return 2;
+  if (!node_name.empty())
+    return run_node(std::move(*app), node_name, types);
+  std::vector<std::string> launchable;
+  for (auto& n : app->nodes)
+    if (n.launch)
+      launchable.push_back(n.name);
+  if (launchable.empty()) {
+    std::cerr << "error: " << file << ": no node to launch (every node has launch = false)\n";
+    return 2;
+  }
+  if (launchable.size() == 1)
+    return run_node(std::move(*app), launchable.front(), types);
+  auto log = troupe::make_node_logger(*app, "launcher", true, "warn");
+  if (!log) {
+    std::cerr << "error: " << troupe::describe(log.error()) << '\n';
+    return 1;
+  }
+  troupe::launch_options opts;
+  char exe[4096];
+  auto len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  opts.exe = len > 0 ? std::string(exe, static_cast<size_t>(len)) : std::string{"troupe"};
+  std::cerr << "troupe: starting " << launchable.size() << " nodes of app " << app->name
+            << "; SIGINT or SIGTERM stops them\n";
+  auto rc = troupe::launch_app(*app, opts, **log);
+  std::cerr << "troupe: app " << app->name << " stopped\n";
+  return rc;
+}
+
+/// Turns command-line words into message elements: integers, "quoted strings", bare atoms.
+caf::expected<caf::message> make_call_message(const std::vector<std::string>& words) {
+  caf::message_builder mb;
+  for (auto& w : words) {
+    if (w.size() >= 2 && w.front() == '"' && w.back() == '"') {
+      mb.append(w.substr(1, w.size() - 2));
+      continue;
+    }
+    bool numeric
+      = !w.empty()
+        && (std::isdigit(static_cast<unsigned char>(w[0])) || (w[0] == '-' && w.size() > 1));
+    if (numeric) {
+      size_t used = 0;
+      long long x = 0;
+      try {
+        x = std::stoll(w, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != w.size())
+        return troupe::make_error(troupe::errc::bad_request, "not an integer: " + w);
+      if (x >= std::numeric_limits<int32_t>::min() && x <= std::numeric_limits<int32_t>::max())
+        mb.append(static_cast<int32_t>(x));
+      else
+        mb.append(static_cast<int64_t>(x));
+      continue;
+    }
+    if (w.size() > 10)
+      return troupe::make_error(troupe::errc::bad_request,
+                                "atom too long (max 10 characters; quote strings): " + w);
+    mb.append(caf::atom_from_string(w));
+  }
+  return mb.to_message();
+}
+
+std::string render(const caf::message& msg) {
+  std::string out;
+  for (size_t i = 0; i < msg.size(); ++i) {
+    if (!out.empty())
+      out += ' ';
+    if (msg.match_element<caf::atom_value>(i))
+      out += to_string(msg.get_as<caf::atom_value>(i));
+    else if (msg.match_element<std::string>(i))
+      out += msg.get_as<std::string>(i);
+    else
+      out += msg.content().stringify(i);
+  }
+  return out;
+}
+
+int call(const std::string& file, const std::string& target, const std::vector<std::string>& words,
+         const std::string& timeout_text, const troupe::catalog& types) {
+  auto timeout = troupe::parse_duration(timeout_text);
+  if (!timeout || timeout->count() == 0) {
+    std::cerr << "error: --timeout: invalid duration \"" << timeout_text << "\"\n";
+    return 2;
+  }
+  auto msg = make_call_message(words);
+  if (!msg) {
+    std::cerr << "error: " << troupe::describe(msg.error()) << '\n';
+    return 2;
+  }
+  auto app = load(file, types);
+  if (!app)
+    return 2;
+  auto opts = make_node_options();
+  opts.ephemeral = true;
+  opts.log_to_file = false;
+  opts.stderr_level = "error";
+  auto n = troupe::node::make(std::move(*app), "call-" + std::to_string(::getpid()), types, opts);
+  if (!n) {
+    std::cerr << "error: " << troupe::config_error_message(n.error()) << '\n';
+    return 2;
+  }
+  auto hdl = (*n)->lookup(target);
+  if (!hdl) {
+    std::cerr << "error: " << troupe::describe(hdl.error()) << '\n';
+    return 1;
+  }
+  int rc = 0;
+  {
+    caf::scoped_actor self{(*n)->system()};
+    // Any reply type: a catch-all response handler (0.17 takes the error handler first here).
+    self->request(*hdl, *timeout, std::move(*msg))
+      .receive(
+        [&](caf::error& err) {
+          std::cerr << "error: " << troupe::describe(err) << '\n';
+          rc = 1;
+        },
+        caf::others >> [&](caf::message_view& reply) -> caf::result<caf::message> {
+          std::cout << render(reply.move_content_to_message()) << std::endl;
+          return caf::message{};
+        });
+  }
+  (*n)->stop();
+  return rc;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -99,14 +234,29 @@ int main(int argc, char** argv) {
   std::string file;
   std::string node_name;
   auto run_cmd
-    = cli.add_subcommand("run", "start the app (or one node of it) until SIGINT/SIGTERM");
+    = cli.add_subcommand("run", "start the app's nodes (or one node) until SIGINT/SIGTERM");
   run_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
-  run_cmd->add_option("--node", node_name, "start only this node");
+  run_cmd->add_option("--node", node_name, "start only this node, in this process");
   auto check_cmd = cli.add_subcommand("check", "validate an app file and print what runs where");
   check_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  std::string target;
+  std::vector<std::string> words;
+  std::string timeout_text = "5s";
+  auto call_cmd = cli.add_subcommand(
+    "call", "send a request to a named actor of a running app and print the reply");
+  call_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  call_cmd->add_option("name", target, "the actor's app-wide name")->required();
+  call_cmd
+    ->add_option("args", words,
+                 "message elements: integers, \"quoted strings\", bare words as atoms")
+    ->required();
+  call_cmd->add_option("--timeout", timeout_text, "longest wait for the reply")
+    ->capture_default_str();
   CLI11_PARSE(cli, argc, argv);
   auto types = make_catalog();
   if (*run_cmd)
     return run(file, node_name, types);
+  if (*call_cmd)
+    return call(file, target, words, timeout_text, types);
   return check(file, types);
 }

@@ -22,6 +22,14 @@ const actor_spec* app_spec::find_actor(const std::string& wanted) const {
   return i != actors.end() ? &*i : nullptr;
 }
 
+bool app_spec::connects_to(const std::string& from, const std::string& to) const {
+  auto x = find_node(from);
+  auto y = find_node(to);
+  if (x == nullptr || y == nullptr || from == to || y->listen.empty())
+    return false;
+  return x->listen.empty() || from < to;
+}
+
 std::vector<const actor_spec*> app_spec::actors_on(const std::string& node) const {
   std::vector<const actor_spec*> result;
   for (auto& x : actors)
@@ -172,13 +180,40 @@ param_value read_param(const reader& r, const param_spec& spec, const toml::valu
   r.fail(v, key, "unsupported parameter kind");
 }
 
+/// Checks the syntax of a `listen` endpoint; returns a problem description or an empty string.
+std::string endpoint_problem(const std::string& x) {
+  if (x.rfind("tcp://", 0) == 0) {
+    auto rest = x.substr(6);
+    auto colon = rest.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      return "a tcp endpoint needs a host and a port, e.g. \"tcp://127.0.0.1:7100\"";
+    auto port = rest.substr(colon + 1);
+    if (port.empty() || port.size() > 5
+        || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })
+        || std::stoi(port) < 1 || std::stoi(port) > 65535)
+      return "invalid port \"" + port + "\" (use 1..65535; other nodes must know it)";
+    return {};
+  }
+  if (x.rfind("ipc://", 0) == 0) {
+    auto path = x.substr(6);
+    if (path.empty())
+      return "an ipc endpoint needs a path, e.g. \"ipc:///tmp/troupe-app-backend\"";
+    if (path.size() > 100)
+      return "ipc path too long (at most 100 characters: it must fit a unix socket address)";
+    return {};
+  }
+  if (x == "shm")
+    return "the shm transport is not available yet (use tcp:// or ipc://)";
+  return "unknown transport (use \"tcp://HOST:PORT\" or \"ipc://PATH\")";
+}
+
 const std::set<std::string> log_levels = {"trace", "debug", "info", "warn", "error", "off"};
 
 app_spec parse(const toml::value& root, const std::string& file, const catalog& types) {
   reader r{file};
   app_spec app;
   app.file = file;
-  r.only_keys(root, "", {"app", "nodes", "actors"});
+  r.only_keys(root, "", {"app", "nodes", "actors", "bridges"});
   auto& top = root.as_table();
   // [app]
   auto app_it = top.find("app");
@@ -207,7 +242,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     r.require_table(val, path);
     if (!valid_name(name))
       r.fail(val, path, "invalid node name (use letters, digits, '-', '_', '.')");
-    r.only_keys(val, path, {"launch"});
+    r.only_keys(val, path, {"launch", "listen"});
     node_spec ns;
     ns.name = name;
     ns.where = r.where(val);
@@ -217,6 +252,13 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
         r.fail(i->second, path + ".launch", "expected a boolean, got " + type_name(i->second));
       ns.launch = i->second.as_boolean();
     }
+    if (auto i = t.find("listen"); i != t.end()) {
+      if (!i->second.is_string())
+        r.fail(i->second, path + ".listen", "expected a string, got " + type_name(i->second));
+      ns.listen = i->second.as_string().str;
+      if (auto problem = endpoint_problem(ns.listen); !problem.empty())
+        r.fail(i->second, path + ".listen", problem);
+    }
     app.nodes.push_back(std::move(ns));
   }
   if (app.nodes.empty())
@@ -224,6 +266,31 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
   // toml11 keeps tables unordered; order nodes by their position in the file.
   std::sort(app.nodes.begin(), app.nodes.end(),
             [](auto& x, auto& y) { return x.where.line < y.where.line; });
+  for (auto i = app.nodes.begin(); i != app.nodes.end(); ++i)
+    for (auto j = app.nodes.begin(); j != i; ++j)
+      if (!i->listen.empty() && i->listen == j->listen)
+        r.fail(i->where.line, "nodes." + i->name + ".listen",
+               "endpoint already used by node " + j->name);
+  // [bridges]
+  if (auto i = top.find("bridges"); i != top.end()) {
+    auto& tbl = r.require_table(i->second, "bridges");
+    r.only_keys(tbl, "bridges",
+                {"heartbeat_interval", "heartbeat_timeout", "connect_timeout", "lookup_timeout"});
+    auto& t = tbl.as_table();
+    auto get = [&](const char* key, timespan& out) {
+      if (auto k = t.find(key); k != t.end()) {
+        out = read_duration(r, k->second, std::string{"bridges."} + key);
+        if (out.count() <= 0)
+          r.fail(k->second, std::string{"bridges."} + key, "must be greater than zero");
+      }
+    };
+    get("heartbeat_interval", app.bridges.heartbeat_interval);
+    get("heartbeat_timeout", app.bridges.heartbeat_timeout);
+    get("connect_timeout", app.bridges.connect_timeout);
+    get("lookup_timeout", app.bridges.lookup_timeout);
+    if (app.bridges.heartbeat_timeout <= app.bridges.heartbeat_interval)
+      r.fail(tbl, "bridges.heartbeat_timeout", "must be longer than bridges.heartbeat_interval");
+  }
   // [[actors]]
   auto actors_it = top.find("actors");
   if (actors_it == top.end())
@@ -295,6 +362,11 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
           if (!target)
             r.fail(val, path + ".params." + key,
                    "no actor named \"" + ref + "\" is declared before this one");
+          if (target->node != spec.node && !app.connects_to(spec.node, target->node)
+              && !app.connects_to(target->node, spec.node))
+            r.fail(val, path + ".params." + key,
+                   "actor \"" + ref + "\" runs on node " + target->node + ", which node "
+                     + spec.node + " cannot reach: give one of the two nodes a listen endpoint");
         }
         values.emplace(key, std::move(pv));
       }

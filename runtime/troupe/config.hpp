@@ -22,7 +22,22 @@ struct node_spec {
   std::string name;
   /// Whether `troupe run` starts this node; `false` for nodes the user starts (like `prog`).
   bool launch = true;
+  /// Where the node accepts bridges from other nodes: `tcp://HOST:PORT` or `ipc://PATH`; empty
+  /// when the node only connects out.
+  std::string listen;
   source_ref where;
+};
+
+/// The `[bridges]` table: timing of the connections between nodes.
+struct bridge_settings {
+  /// A heartbeat goes to every peer this often.
+  timespan heartbeat_interval{std::chrono::milliseconds{250}};
+  /// A peer that sent nothing for this long is lost.
+  timespan heartbeat_timeout{std::chrono::milliseconds{1500}};
+  /// How long a node keeps trying to reach a peer before giving up.
+  timespan connect_timeout{std::chrono::seconds{5}};
+  /// How long a lookup of a name on another node may take.
+  timespan lookup_timeout{std::chrono::seconds{2}};
 };
 
 /// One `[[actors]]` entry: an actor placed on a node.
@@ -46,6 +61,8 @@ struct app_spec {
   std::string log_dir = "logs";
   /// One of trace, debug, info, warn, error, off.
   std::string log_level = "info";
+  /// Settings of the bridges between nodes.
+  bridge_settings bridges;
   /// Nodes in file order.
   std::vector<node_spec> nodes;
   /// Actors in file order, which is also their start order on each node.
@@ -59,6 +76,10 @@ struct app_spec {
 
   /// Returns the actors placed on `node`, in start order.
   std::vector<const actor_spec*> actors_on(const std::string& node) const;
+
+  /// Returns whether node `from` opens the bridge to node `to` (rather than waiting for `to` to
+  /// connect): `to` listens, and `from` either does not listen or sorts before `to` by name.
+  bool connects_to(const std::string& from, const std::string& to) const;
 };
 
 /// Reads and validates the app file at `path` against the actor types of `types`.

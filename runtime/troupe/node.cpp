@@ -59,7 +59,7 @@ node::node(app_spec app, std::string name, const catalog& types, node_options op
 
 caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
                                                 const catalog& types, node_options opts) {
-  if (!app.find_node(name)) {
+  if (!app.find_node(name) && !opts.ephemeral) {
     std::string known;
     for (auto& n : app.nodes)
       known += known.empty() ? n.name : ", " + n.name;
@@ -86,6 +86,25 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
   if (self.opts_.configure)
     self.opts_.configure(cfg);
   self.sys_ = std::make_unique<caf::actor_system>(cfg);
+  if (self.opts_.bridges) {
+    remote_context ctx{*self.sys_, self.name_, self.app_, self.log_,
+                       [n = result.get()](const std::string& x) {
+                         auto hdl = n->registry_.get(x);
+                         return hdl ? *hdl : caf::actor{};
+                       }};
+    auto remote = self.opts_.bridges(ctx);
+    if (!remote)
+      return std::move(remote.error());
+    self.remote_ = std::move(*remote);
+    auto spec = self.app_.find_node(self.name_);
+    if (spec && !spec->listen.empty()) {
+      auto bound = self.remote_->listen(spec->listen);
+      if (!bound)
+        return make_error(errc::system_error, "node " + self.name_ + " cannot listen at "
+                                                + spec->listen + ": " + describe(bound.error()));
+      self.log_->info("listening at {}", *bound);
+    }
+  }
   self.log_->info("node {} of app {} started (pid {})", self.name_, self.app_.name, ::getpid());
   return result;
 }
@@ -113,13 +132,35 @@ caf::error node::start() {
   return caf::none;
 }
 
+caf::error node::connect(const std::string& peer) const {
+  if (!remote_)
+    return make_error(errc::not_found, "node " + name_ + " has no bridges");
+  if (remote_->connected(peer))
+    return caf::none;
+  auto spec = app_.find_node(peer);
+  if (!spec)
+    return make_error(errc::not_found, "the app has no node named " + peer);
+  if (spec->listen.empty())
+    return make_error(errc::not_found, "node " + peer
+                                         + " does not listen, and it has not "
+                                           "connected to node "
+                                         + name_);
+  return remote_->connect(peer, spec->listen, app_.bridges.connect_timeout);
+}
+
 caf::expected<caf::actor> node::lookup(const std::string& name) const {
   if (auto hdl = registry_.get(name))
     return *hdl;
-  if (auto spec = app_.find_actor(name); spec && spec->node != name_)
+  auto spec = app_.find_actor(name);
+  if (!spec || spec->node == name_)
+    return make_error(errc::not_found, "no actor named " + name + " on node " + name_);
+  if (!remote_)
     return make_error(errc::not_found, "actor " + name + " runs on node " + spec->node
                                          + ", and node " + name_ + " has no bridge to it");
-  return make_error(errc::not_found, "no actor named " + name + " on node " + name_);
+  if (auto err = connect(spec->node))
+    return make_error(errc::peer_lost, "cannot reach node " + spec->node + " (which hosts " + name
+                                         + "): " + describe(err));
+  return remote_->lookup(spec->node, name, app_.bridges.lookup_timeout);
 }
 
 void node::put(const std::string& name, caf::actor handle) {
@@ -181,6 +222,8 @@ caf::error node::stop() {
     }
   }
   owned.clear();
+  if (remote_)
+    remote_->stop();
   if (!result)
     log_->info("node {} stopped", name_);
   log_->flush();

@@ -13,6 +13,7 @@
 
 #include "troupe/config.hpp"
 #include "troupe/registry.hpp"
+#include "troupe/remote.hpp"
 
 namespace spdlog {
 class logger;
@@ -35,6 +36,12 @@ struct node_options {
   std::chrono::milliseconds stop_timeout{5000};
   /// CAF scheduler worker threads; 0 keeps CAF's default.
   size_t worker_threads = 0;
+  /// Creates the node's bridges to other nodes; without it, the node reaches only its own actors.
+  /// Programs pass `troupe::bridges::make_remote_nodes`.
+  remote_factory bridges;
+  /// Allows a node name the app file does not define, for short-lived nodes that host nothing
+  /// and only talk to the app (`troupe call`). Such a node never listens.
+  bool ephemeral = false;
 };
 
 /// One process of an app: owns a configured `caf::actor_system`, the node's logger, the registry
@@ -61,8 +68,19 @@ public:
   /// finish in time (the caller may then exit the process rather than wait). Idempotent.
   caf::error stop();
 
-  /// Returns the handle registered under `name`: a local actor or, once bridges exist, a proxy.
+  /// Returns the handle registered under `name`: the local actor, or a proxy for an actor the app
+  /// places on another node (opening the bridge to that node first when this node is the one
+  /// that connects). May block up to the app's `connect_timeout` + `lookup_timeout`.
   caf::expected<caf::actor> lookup(const std::string& name) const;
+
+  /// Opens the bridge to `peer` unless it is up; fails when this node has no bridges, `peer`
+  /// does not listen, or it is not reachable within the app's `connect_timeout`.
+  caf::error connect(const std::string& peer) const;
+
+  /// Returns the node's bridges, or `nullptr` when it has none.
+  remote_nodes* remote() const {
+    return remote_.get();
+  }
 
   /// Registers `handle` under `name` and tracks it for `stop()`.
   void put(const std::string& name, caf::actor handle);
@@ -105,6 +123,7 @@ private:
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<remote_nodes> remote_;
   troupe::registry registry_;
   std::mutex mtx_;
   std::vector<std::pair<std::string, caf::actor>> owned_;

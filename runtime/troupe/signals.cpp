@@ -19,6 +19,7 @@ sigset_t stop_signals() {
 
 void block_stop_signals() {
   auto set = stop_signals();
+  sigaddset(&set, SIGCHLD); // the launcher waits for node processes with sigwaitinfo
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 

@@ -3,7 +3,15 @@ set -euo pipefail
 BIN=$1
 SRC=$2
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/troupe-it.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# On any exit: end the processes this driver started (a leftover one would keep CTest's pipe open).
+cleanup() {
+  local kids
+  kids=$(jobs -p 2>/dev/null || true)
+  [[ -n "$kids" ]] && kill -9 $kids 2>/dev/null || true
+  pkill -9 -f -- "$WORK/" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 FAILS=0
 PASSES=0
 

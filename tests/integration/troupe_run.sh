@@ -18,9 +18,47 @@ for sig in TERM INT; do
 done
 grep -q "node main stopped" "$WORK/logs/main.log" && pass "clean stop logged" || fail "no clean stop in log"
 
-printf '[app]\nname = "x"\n[nodes.a]\n[nodes.b]\n' > "$WORK/two.toml"
-set +e; err=$(timeout 20 "$BIN/troupe" run "$WORK/two.toml" 2>&1); rc=$?; set -e
-check "two launchable nodes without --node" 2 "$rc"
-[[ "$err" == *"pass --node NAME"* ]] && pass "explains --node" || fail "message: $err"
+# Several launchable nodes: one process each, all stopped by one signal; a node that dies stops
+# the app (until node supervision exists).
+cat > "$WORK/three.toml" <<TOML
+[app]
+name = "three-$$"
+log_dir = "$WORK/logs"
+[nodes.a]
+listen = "ipc://$WORK/a.sock"
+[nodes.b]
+listen = "ipc://$WORK/b.sock"
+[nodes.c]
+[[actors]]
+name = "mylib"
+type = "mylib_driver"
+node = "a"
+[[actors]]
+name = "config"
+type = "config_supervisor"
+node = "b"
+params = { driver = "mylib" }
+TOML
+for mode in term kill9; do
+  "$BIN/troupe" run "$WORK/three.toml" 2> "$WORK/launch.err" &
+  pid=$!
+  for _ in $(seq 200); do grep -q "running with 3 nodes" "$WORK/logs/launcher.log" 2>/dev/null && break; sleep 0.05; done
+  nodes=$(pgrep -P "$pid" -f -- "--node [abc]$" | wc -l || true)
+  check "$mode: three node processes" 3 "$nodes"
+  out=$(timeout 10 "$BIN/troupe" call "$WORK/three.toml" config calc 1 2>&1 || true)
+  check "$mode: call through node b to the driver on node a" "ERROR-free: error: not_initialized: calc before init" "ERROR-free: $out"
+  if [[ $mode == term ]]; then
+    kill -TERM "$pid"
+    want=0
+  else
+    kill -9 "$(pgrep -P "$pid" -f -- "--node a$")"
+    want=1
+  fi
+  set +e; timeout 20 tail --pid="$pid" -f /dev/null; wait "$pid"; rc=$?; set -e
+  check "$mode: launcher exit code" "$want" "$rc"
+  check "$mode: no node process left" 0 "$(pgrep -f -- "$WORK/three.toml" | wc -l || true)"
+  rm -f "$WORK/logs/launcher.log"
+done
+[[ ! -e "$WORK/a.sock" && ! -e "$WORK/b.sock" ]] && pass "no ipc socket file left" || fail "ipc socket files left: $(ls "$WORK")"
 
 finish

@@ -153,9 +153,9 @@ caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* se
       else
         arm_timer(self);
     },
-    [self](status_atom) {
+    [self](status_atom) -> caf::result<bool, bool, uint64_t, uint64_t> {
       auto& s = self->state;
-      return caf::make_message(s.initialized, s.reloading, s.reloads, s.calc_fails);
+      return {s.initialized, s.reloading, s.reloads, s.calc_fails};
     },
   };
 }
