@@ -9,9 +9,10 @@ cleanup() {
   kids=$(jobs -p 2>/dev/null || true)
   [[ -n "$kids" ]] && kill -9 $kids 2>/dev/null || true
   pkill -9 -f -- "$WORK/" 2>/dev/null || true
-  rm -rf "$WORK"
+  [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
+KEEP_WORK=${KEEP_WORK:-}
 FAILS=0
 PASSES=0
 

@@ -18,5 +18,7 @@ using read_config_atom = caf::atom_constant<caf::atom("readconfig")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// Ask an actor for its state summary.
 using status_atom = caf::atom_constant<caf::atom("status")>;
+/// `(sleep, int32 ms)`: block the sleeper for a while, then answer `ok`.
+using sleep_atom = caf::atom_constant<caf::atom("sleep")>;
 
 } // namespace troupe::actors

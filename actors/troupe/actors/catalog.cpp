@@ -4,6 +4,7 @@
 #include "caf/actor_system_config.hpp"
 
 #include "troupe/actors/config_supervisor.hpp"
+#include "troupe/actors/generic.hpp"
 #include "troupe/actors/mylib.hpp"
 #include "troupe/actors/mylib_driver.hpp"
 #include "troupe/catalog.hpp"
@@ -11,7 +12,10 @@
 
 namespace troupe::actors {
 
+void add_generic_types(catalog& types);
+
 void add_to(catalog& types) {
+  add_generic_types(types);
   using namespace std::chrono_literals;
   types.add({
     "mylib_driver",
@@ -49,6 +53,34 @@ void add_to(catalog& types) {
       return ctx.system().spawn(config_supervisor, std::move(*driver), idle, ctx.logger());
     },
   });
+}
+
+void add_generic_types(catalog& types) {
+  types.add({"echo",
+             "answers every message with the message itself",
+             {},
+             [](const spawn_context& ctx) -> caf::expected<caf::actor> {
+               return ctx.system().spawn(echo);
+             }});
+  types.add({"sleeper",
+             "(sleep, ms) blocks its own thread for ms, then answers ok",
+             {},
+             [](const spawn_context& ctx) -> caf::expected<caf::actor> {
+               return ctx.system().spawn<caf::detached>(sleeper);
+             }});
+  types.add({"watcher",
+             "monitors (and optionally links to) another actor and reports on it",
+             {
+               {"target", param_kind::actor_ref, std::nullopt, "the actor to watch"},
+               {"link", param_kind::boolean, false, "also link to it and trap its exit"},
+             },
+             [](const spawn_context& ctx) -> caf::expected<caf::actor> {
+               auto target = ctx.actor_param("target");
+               if (!target)
+                 return std::move(target.error());
+               return ctx.system().spawn(watcher, std::move(*target),
+                                         ctx.spec.args.get<bool>("link"));
+             }});
 }
 
 void add_message_types(caf::actor_system_config&) {

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/fwd.hpp"
+#include "caf/stateful_actor.hpp"
+
+namespace troupe::actors {
+
+/// Answers every message with the message itself (any types). Used to test bridges and `troupe
+/// call`.
+caf::behavior echo(caf::event_based_actor* self);
+
+/// `(sleep, int32 ms)` → `ok` after blocking its own thread for `ms` (spawn it `detached`). Used
+/// to have requests in flight when a node dies.
+caf::behavior sleeper(caf::event_based_actor* self);
+
+/// State of a watcher.
+struct watcher_state {
+  caf::actor target;
+  /// What happened to the target: "down: REASON" and, when linked, "exit: REASON".
+  std::vector<std::string> events;
+
+  static inline const char* name = "watcher";
+};
+
+/// Monitors `target` (and links to it, trapping the exit, when `link` is true) and records what
+/// it observes; `(status)` → a string: "watching" or the events joined by "; ".
+caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor target, bool link);
+
+} // namespace troupe::actors

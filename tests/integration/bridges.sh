@@ -1,0 +1,152 @@
+# Bridges across real processes, one body for every transport: bash bridges.sh BIN SRC TRANSPORT
+# Nodes "back" and "mid" run as separate `troupe run --node` processes; `troupe call` and `prog`
+# join as further nodes. Covers request/reply, errors, the slow-config app with CALC-FAIL, a
+# monitor and a link across nodes, kill -9 with a request in flight, restart, and garbage frames.
+source "$(dirname "$0")/lib.sh"
+TRANSPORT=$3
+PY=/usr/bin/python3
+
+endpoint() { # NAME
+  case $TRANSPORT in
+    ipc) echo "ipc://$WORK/$1.sock" ;;
+    tcp) echo "tcp://127.0.0.1:$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" ;;
+  esac
+}
+BACK=$(endpoint back)
+MID=$(endpoint mid)
+APP=$WORK/app.toml
+cat > "$APP" <<TOML
+[app]
+name = "bridges-$$"
+log_dir = "$WORK/logs"
+log_level = "debug"
+
+[bridges]
+heartbeat_interval = "100ms"
+heartbeat_timeout = "600ms"
+
+[nodes.back]
+listen = "$BACK"
+
+[nodes.mid]
+listen = "$MID"
+
+[nodes.front]
+launch = false
+
+[[actors]]
+name = "echo"
+type = "echo"
+node = "back"
+
+[[actors]]
+name = "sleeper"
+type = "sleeper"
+node = "back"
+
+[[actors]]
+name = "mylib"
+type = "mylib_driver"
+node = "back"
+params = { read_config = ["2s", "2s"] }
+
+[[actors]]
+name = "config"
+type = "config_supervisor"
+node = "back"
+params = { driver = "mylib", idle_before_reload = "0s" }
+
+[[actors]]
+name = "watcher"
+type = "watcher"
+node = "mid"
+params = { target = "echo", link = true }
+TOML
+
+start_node() { # NAME -> sets NODE_PID
+  "$BIN/troupe" run "$APP" --node "$1" 2>> "$WORK/$1.err" &
+  NODE_PID=$!
+  for _ in $(seq 200); do grep -q "running (pid $NODE_PID)" "$WORK/$1.err" && return 0; sleep 0.05; done
+  fail "node $1 did not start: $(tail -3 "$WORK/$1.err")"
+  return 1
+}
+call() { timeout 20 "$BIN/troupe" call "$APP" "$@" 2>&1 || true; }
+
+start_node back; BACK_PID=$NODE_PID
+start_node mid; MID_PID=$NODE_PID
+
+check "request/reply with mixed payload" 'hello 42 -7 word' "$(call echo '"hello"' 42 -7 word)"
+check "64-bit integer" '12345678901' "$(call echo 12345678901)"
+check "error from the far side" 'error: not_initialized: calc before init' "$(call config calc 1)"
+check "unexpected message error" 'error: unexpected_message' "$(call config nonsense)"
+check "watcher sees the target alive" 'watching' "$(call watcher status)"
+
+# The slow-config app with prog on its own node: results and a fast CALC-FAIL during a reload.
+coproc PROG { timeout 60 "$BIN/prog" "$APP" --node front; }
+ask() { echo "$1" >&"${PROG[1]}"; read -r -t 10 reply <&"${PROG[0]}" || reply="<no answer>"; }
+ask init; check "prog init" OK "$reply"
+ask "calc 5"; check "prog calc" 6 "$reply"
+ask reload; check "prog reload" OK "$reply"
+t0=$(now_ms); ask "calc 5"; t1=$(now_ms)
+check "prog calc during reload" CALC-FAIL "$reply"
+(( t1 - t0 < 250 )) && pass "CALC-FAIL over $TRANSPORT in $((t1 - t0)) ms" || fail "CALC-FAIL took $((t1 - t0)) ms"
+sleep 2.3
+ask "calc 5"; check "prog calc after reload" 6 "$reply"
+ask uninit; check "prog uninit" OK "$reply"
+echo quit >&"${PROG[1]}"; wait "$PROG_PID"; check "prog exit code" 0 "$?"
+
+# kill -9 the back node while a request is in flight: the caller fails fast, not at its timeout.
+( t0=$(now_ms); rc=0; out=$(timeout 40 "$BIN/troupe" call "$APP" sleeper sleep 20000 --timeout 30s 2>&1) || rc=$?; \
+  echo "$rc $(( $(now_ms) - t0 )) $out" > "$WORK/inflight" ) &
+CALLER=$!
+sleep 0.7
+kill -9 "$BACK_PID"
+wait "$CALLER" || true
+read -r rc took rest < "$WORK/inflight"
+[[ $rc -ne 0 ]] && pass "in-flight request failed (exit $rc): $rest" || fail "in-flight request succeeded?"
+(( took < 3500 )) && pass "in-flight request failed after ${took} ms (timeout was 30 s)" || fail "in-flight request took ${took} ms"
+[[ "$rest" == *peer_lost* ]] && pass "error names the lost peer" || fail "error: $rest"
+
+# The watcher on node mid got a down message and an exit message for the dead echo actor.
+status=$(call watcher status)
+[[ "$status" == *"down: "* ]] && pass "monitor across nodes: $status" || fail "no down_msg: $status"
+[[ "$status" == *"exit: "* ]] && pass "link across nodes delivered exit_msg" || fail "no exit_msg: $status"
+
+# A dead node answers nothing, and says so quickly.
+t0=$(now_ms); out=$(call echo 1); t1=$(now_ms)
+[[ "$out" == error:* ]] && pass "call to a dead node fails: $out" || fail "call to dead node: $out"
+(( t1 - t0 < 15000 )) && pass "... in $((t1 - t0)) ms" || fail "... took $((t1 - t0)) ms"
+
+# Restart the node: names resolve to the new incarnation.
+start_node back; BACK_PID=$NODE_PID
+check "restarted node answers" '7' "$(call echo 7)"
+
+# Garbage to the back node's endpoint from a raw ZeroMQ peer: rejected, node keeps serving.
+$PY - "$BACK" <<'PYEOF'
+import os, sys, zmq
+ctx = zmq.Context()
+for kind in (zmq.DEALER, zmq.PAIR, zmq.PUSH):
+    s = ctx.socket(kind)
+    s.setsockopt(zmq.LINGER, 500)
+    s.connect(sys.argv[1])
+    for n in (0, 1, 7, 100, 70000):
+        try:
+            s.send(os.urandom(n), zmq.NOBLOCK)
+            s.send_multipart([b"\x92\x01\xc1", os.urandom(16)], zmq.NOBLOCK)
+        except zmq.Again:
+            pass
+    s.close()
+ctx.term()
+PYEOF
+check "node serves after garbage frames" 'still 1' "$(call echo '"still"' 1)"
+kill -0 "$BACK_PID" 2>/dev/null && pass "node survived garbage" || fail "node died"
+
+# A clean stop: SIGTERM ends both nodes within a bound.
+t0=$(now_ms)
+kill -TERM "$BACK_PID" "$MID_PID"
+set +e; wait "$BACK_PID"; rc1=$?; wait "$MID_PID"; rc2=$?; set -e
+check "back exit code after SIGTERM" 0 "$rc1"
+check "mid exit code after SIGTERM" 0 "$rc2"
+(( $(now_ms) - t0 < 8000 )) && pass "both stopped in $(( $(now_ms) - t0 )) ms" || fail "slow stop"
+
+finish
