@@ -1,0 +1,919 @@
+// Transport ping-pong: round-trip latency and one-way throughput of every path a Troupe message
+// can take, measured by the same loop in the same run (issue 3, point 7; STYLE.md "Benchmarks").
+//
+// Paths (one small class each, all behind `path`):
+//   caf-local-*      CAF actors in one actor_system (no network)
+//   raw-zmq-ipc/tcp  libzmq DEALER -> ROUTER, 32 B frames: the floor of each transport
+//   troupe-ipc/tcp   troupe::bridges::hub over ZeroMQ, server node in a forked child process
+//   basp-tcp-*       CAF's own BASP (io::middleman publish / remote_actor), forked child process
+//
+// The client side always runs in this process, in the main thread; the server side of every
+// remote path runs in a child forked before the client creates any thread. Round trip: a 32 B
+// request and its 32 B reply (raw: blocking zmq send/recv; actors: scoped_actor request/receive).
+// One-way: N messages of 32 B, then a "wait" request that the receiver answers once it has
+// counted N; time from the first send to that answer.
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <dirent.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "caf/actor_registry.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/atom.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/response_promise.hpp"
+#include "caf/result.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "troupe/bridges/hub.hpp"
+
+namespace {
+
+using clk = std::chrono::steady_clock;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+
+// -- options ----------------------------------------------------------------------------------
+
+enum class pin_mode { split, one, none };
+
+struct options {
+  size_t payload = 32;
+  size_t rt_warmup = 2000;
+  size_t rt_iters = 20000;
+  size_t ow_msgs = 50000; // below the hub's default outbound bound of 100000 frames
+  size_t ow_runs = 5;
+  pin_mode pin = pin_mode::split;
+  std::vector<std::string> only;
+  bool quick = false;
+};
+
+// -- process helpers --------------------------------------------------------------------------
+
+int ncpus() {
+  auto n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+void pin_self(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (auto c : cpus)
+    CPU_SET(c, &set);
+  if (sched_setaffinity(0, sizeof(set), &set) != 0)
+    std::fprintf(stderr, "sched_setaffinity: %s\n", std::strerror(errno));
+}
+
+std::vector<int> all_cpus() {
+  std::vector<int> r;
+  for (int i = 0; i < ncpus(); ++i)
+    r.push_back(i);
+  return r;
+}
+
+// CPUs of the client (this process) and of the server (the child) for a remote path.
+std::vector<int> client_cpus(pin_mode m) {
+  return m == pin_mode::none ? all_cpus() : std::vector<int>{0};
+}
+
+std::vector<int> server_cpus(pin_mode m) {
+  if (m == pin_mode::none)
+    return all_cpus();
+  if (m == pin_mode::one)
+    return {0};
+  return {ncpus() > 1 ? 1 : 0};
+}
+
+// Context switches (voluntary + involuntary, all threads) and CPU seconds of a process.
+struct usage {
+  uint64_t cs = 0;
+  double cpu = 0;
+};
+
+usage sample_self() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  usage u;
+  u.cs = static_cast<uint64_t>(ru.ru_nvcsw + ru.ru_nivcsw);
+  u.cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+          + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return u;
+}
+
+usage sample_pid(pid_t pid) {
+  usage u;
+  auto dir_name = "/proc/" + std::to_string(pid) + "/task";
+  if (auto dir = opendir(dir_name.c_str())) {
+    while (auto ent = readdir(dir)) {
+      if (ent->d_name[0] == '.')
+        continue;
+      std::ifstream in{dir_name + "/" + ent->d_name + "/status"};
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.rfind("voluntary_ctxt_switches:", 0) == 0
+            || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+          u.cs += std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10);
+      }
+    }
+    closedir(dir);
+  }
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string all{std::istreambuf_iterator<char>{stat}, std::istreambuf_iterator<char>{}};
+  auto pos = all.rfind(')');
+  if (pos != std::string::npos) {
+    std::istringstream fields{all.substr(pos + 2)};
+    std::string tok;
+    uint64_t utime = 0;
+    uint64_t stime = 0;
+    for (int field = 3; fields >> tok && field <= 15; ++field) {
+      if (field == 14)
+        utime = std::strtoull(tok.c_str(), nullptr, 10);
+      if (field == 15)
+        stime = std::strtoull(tok.c_str(), nullptr, 10);
+    }
+    u.cpu = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return u;
+}
+
+// The server side of a remote path: a forked child that reports one line ("ready" data) and runs
+// until its control pipe closes.
+class child_process {
+public:
+  using body = std::function<void(int ready_fd, int ctl_fd)>;
+
+  ~child_process() {
+    stop();
+  }
+
+  // Returns the child's ready line, or an empty string on failure.
+  std::string start(const std::vector<int>& cpus, body fn) {
+    int ready[2];
+    int ctl[2];
+    if (pipe(ready) != 0 || pipe(ctl) != 0)
+      return {};
+    std::fflush(stdout);
+    std::fflush(stderr);
+    pid_ = fork();
+    if (pid_ < 0)
+      return {};
+    if (pid_ == 0) {
+      close(ready[0]);
+      close(ctl[1]);
+      pin_self(cpus);
+      fn(ready[1], ctl[0]);
+      _exit(0);
+    }
+    close(ready[1]);
+    close(ctl[0]);
+    ctl_fd_ = ctl[1];
+    std::string line;
+    pollfd pfd{ready[0], POLLIN, 0};
+    auto deadline = clk::now() + std::chrono::seconds{20};
+    while (clk::now() < deadline) {
+      if (poll(&pfd, 1, 100) <= 0)
+        continue;
+      char c;
+      auto n = read(ready[0], &c, 1);
+      if (n <= 0 || c == '\n')
+        break;
+      line += c;
+    }
+    close(ready[0]);
+    return line;
+  }
+
+  void stop() {
+    if (ctl_fd_ >= 0) {
+      close(ctl_fd_);
+      ctl_fd_ = -1;
+    }
+    if (pid_ <= 0)
+      return;
+    auto deadline = clk::now() + std::chrono::seconds{5};
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (clk::now() > deadline) {
+        std::fprintf(stderr, "server process %d does not exit: killing it\n", pid_);
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      usleep(1000);
+    }
+    pid_ = -1;
+  }
+
+  pid_t pid() const {
+    return pid_;
+  }
+
+private:
+  pid_t pid_ = -1;
+  int ctl_fd_ = -1;
+};
+
+void write_line(int fd, const std::string& s) {
+  auto line = s + "\n";
+  auto res = write(fd, line.data(), line.size());
+  static_cast<void>(res);
+  close(fd);
+}
+
+void wait_eof(int fd) {
+  char buf[64];
+  while (read(fd, buf, sizeof(buf)) > 0) {
+    // nop
+  }
+}
+
+// -- the interface ----------------------------------------------------------------------------
+
+class path {
+public:
+  virtual ~path() = default;
+  virtual std::string name() const = 0;
+  /// Transport group for the ratio column: "local", "ipc" or "tcp".
+  virtual std::string group() const = 0;
+  /// Whether this path is the raw baseline of its group.
+  virtual bool baseline() const {
+    return false;
+  }
+  /// Starts both sides; returns an error text or an empty string.
+  virtual std::string setup() = 0;
+  /// One request of `payload` bytes and its reply of the same size; false on failure.
+  virtual bool round_trip() = 0;
+  /// Sends `n` one-way messages and returns once the receiver has counted all of them.
+  virtual bool one_way(size_t n) = 0;
+  virtual void teardown() = 0;
+  /// Pid of the server process, 0 when the server runs in this process.
+  virtual pid_t server_pid() const {
+    return 0;
+  }
+  /// Extra facts for the notes column (frame sizes, ...), valid before teardown.
+  virtual std::string notes() {
+    return {};
+  }
+};
+
+// -- CAF actors: the server of every actor path -----------------------------------------------
+
+struct server_state {
+  uint64_t count = 0;
+  uint64_t target = 0;
+  bool waiting = false;
+  caf::response_promise rp;
+};
+
+caf::behavior bench_server(caf::stateful_actor<server_state>* self) {
+  return {
+    [](ping_atom, std::string& x) { return std::move(x); },
+    [self](const std::string&) {
+      auto& st = self->state;
+      ++st.count;
+      if (st.waiting && st.count >= st.target) {
+        st.waiting = false;
+        st.rp.deliver(st.count);
+        st.count = 0;
+      }
+    },
+    [self](wait_atom, uint64_t n) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      if (st.count >= n) {
+        auto c = st.count;
+        st.count = 0;
+        return c;
+      }
+      st.target = n;
+      st.waiting = true;
+      st.rp = self->make_response_promise();
+      return st.rp;
+    },
+  };
+}
+
+std::unique_ptr<caf::actor_system_config> make_config(bool sharing, bool middleman) {
+  auto cfg = std::make_unique<caf::actor_system_config>();
+  if (sharing)
+    cfg->set("scheduler.policy", caf::atom("sharing"));
+  if (middleman)
+    cfg->load<caf::io::middleman>();
+  return cfg;
+}
+
+// Client side shared by every actor path: a scoped actor talking to `server_`.
+class actor_client : public path {
+public:
+  explicit actor_client(const options& opts) : payload_(opts.payload, 'x') {
+    // nop
+  }
+
+  bool round_trip() override {
+    bool ok = false;
+    (*self_)
+      ->request(server_, caf::infinite, ping_atom::value, payload_)
+      .receive([&](const std::string& x) { ok = x.size() == payload_.size(); },
+               [&](caf::error& err) { report(err); });
+    return ok;
+  }
+
+  bool one_way(size_t n) override {
+    for (size_t i = 0; i < n; ++i)
+      (*self_)->send(server_, payload_);
+    bool ok = false;
+    (*self_)
+      ->request(server_, std::chrono::seconds{60}, wait_atom::value, static_cast<uint64_t>(n))
+      .receive([&](uint64_t count) { ok = count >= n; }, [&](caf::error& err) { report(err); });
+    return ok;
+  }
+
+protected:
+  void report(const caf::error& err) {
+    std::fprintf(stderr, "%s: %s\n", name().c_str(), sys_->render(err).c_str());
+  }
+
+  // Starts the client actor system and the scoped actor.
+  void start_client(bool sharing, bool middleman) {
+    cfg_ = make_config(sharing, middleman);
+    sys_ = std::make_unique<caf::actor_system>(*cfg_);
+    self_.emplace(*sys_);
+  }
+
+  void stop_client() {
+    if (self_) {
+      // Troupe's proxies register senders by id so that replies find them.
+      sys_->registry().erase((*self_)->id());
+      self_.reset();
+    }
+    server_ = nullptr;
+  }
+
+  void stop_system() {
+    sys_.reset();
+    cfg_.reset();
+  }
+
+  std::string payload_;
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::optional<caf::scoped_actor> self_;
+  caf::actor server_;
+};
+
+// -- CAF local --------------------------------------------------------------------------------
+
+class caf_local final : public actor_client {
+public:
+  caf_local(const options& opts, bool sharing) : actor_client(opts), sharing_(sharing) {
+    // nop
+  }
+
+  std::string name() const override {
+    return sharing_ ? "caf-local-sharing" : "caf-local-stealing";
+  }
+
+  std::string group() const override {
+    return "local";
+  }
+
+  std::string setup() override {
+    pin_self(all_cpus());
+    start_client(sharing_, false);
+    server_ = sys_->spawn(bench_server);
+    return {};
+  }
+
+  void teardown() override {
+    auto srv = server_;
+    stop_client();
+    caf::anon_send_exit(srv, caf::exit_reason::user_shutdown);
+    srv = nullptr;
+    stop_system();
+  }
+
+private:
+  bool sharing_;
+};
+
+// -- raw libzmq -------------------------------------------------------------------------------
+
+// Server: one ROUTER; 'P' frames are echoed, 'O' frames counted, a 'W' frame answered with the
+// count (frames of one connection arrive in order, so it is complete by then).
+void raw_zmq_server(int ready_fd, int ctl_fd, const std::string& endpoint) {
+  zmq::context_t ctx{1};
+  zmq::socket_t router{ctx, zmq::socket_type::router};
+  router.set(zmq::sockopt::linger, 0);
+  router.bind(endpoint);
+  write_line(ready_fd, router.get(zmq::sockopt::last_endpoint));
+  uint64_t count = 0;
+  zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, ctl_fd, ZMQ_POLLIN, 0}};
+  for (;;) {
+    zmq::poll(items, 2, std::chrono::milliseconds{-1});
+    if (items[1].revents)
+      break;
+    for (;;) {
+      zmq::message_t rid;
+      if (!router.recv(rid, zmq::recv_flags::dontwait))
+        break;
+      zmq::message_t body;
+      if (!router.recv(body, zmq::recv_flags::dontwait) || body.size() == 0)
+        continue;
+      auto tag = static_cast<const char*>(body.data())[0];
+      if (tag == 'O') {
+        ++count;
+      } else if (tag == 'P') {
+        router.send(rid, zmq::send_flags::sndmore);
+        router.send(body, zmq::send_flags::none);
+      } else if (tag == 'W') {
+        zmq::message_t reply{sizeof(count)};
+        std::memcpy(reply.data(), &count, sizeof(count));
+        count = 0;
+        router.send(rid, zmq::send_flags::sndmore);
+        router.send(reply, zmq::send_flags::none);
+      }
+    }
+  }
+}
+
+class raw_zmq final : public path {
+public:
+  raw_zmq(const options& opts, std::string transport)
+    : opts_(opts), transport_(std::move(transport)) {
+    // nop
+  }
+
+  std::string name() const override {
+    return "raw-zmq-" + transport_;
+  }
+
+  std::string group() const override {
+    return transport_;
+  }
+
+  bool baseline() const override {
+    return true;
+  }
+
+  std::string setup() override {
+    auto endpoint = transport_ == "ipc"
+                      ? "ipc:///tmp/troupe-bench-raw-" + std::to_string(getpid()) + ".ipc"
+                      : std::string{"tcp://127.0.0.1:*"};
+    auto bound = child_.start(server_cpus(opts_.pin), [endpoint](int ready, int ctl) {
+      raw_zmq_server(ready, ctl, endpoint);
+    });
+    if (bound.empty())
+      return "server did not start";
+    pin_self(client_cpus(opts_.pin));
+    ctx_.emplace(1);
+    sock_.emplace(*ctx_, zmq::socket_type::dealer);
+    sock_->set(zmq::sockopt::linger, 0);
+    sock_->connect(bound);
+    ping_.assign(opts_.payload, 'x');
+    ping_[0] = 'P';
+    oneway_ = ping_;
+    oneway_[0] = 'O';
+    return {};
+  }
+
+  bool round_trip() override {
+    sock_->send(zmq::buffer(ping_), zmq::send_flags::none);
+    zmq::message_t reply;
+    return sock_->recv(reply, zmq::recv_flags::none) && reply.size() == ping_.size();
+  }
+
+  bool one_way(size_t n) override {
+    for (size_t i = 0; i < n; ++i)
+      sock_->send(zmq::buffer(oneway_), zmq::send_flags::none);
+    std::string wait = ping_;
+    wait[0] = 'W';
+    sock_->send(zmq::buffer(wait), zmq::send_flags::none);
+    zmq::message_t reply;
+    if (!sock_->recv(reply, zmq::recv_flags::none) || reply.size() != sizeof(uint64_t))
+      return false;
+    uint64_t count;
+    std::memcpy(&count, reply.data(), sizeof(count));
+    return count == n;
+  }
+
+  void teardown() override {
+    sock_.reset();
+    ctx_.reset();
+    child_.stop();
+    pin_self(all_cpus());
+  }
+
+  pid_t server_pid() const override {
+    return child_.pid();
+  }
+
+private:
+  const options& opts_;
+  std::string transport_;
+  child_process child_;
+  std::optional<zmq::context_t> ctx_;
+  std::optional<zmq::socket_t> sock_;
+  std::string ping_;
+  std::string oneway_;
+};
+
+// -- Troupe bridges ---------------------------------------------------------------------------
+
+void troupe_server(int ready_fd, int ctl_fd, const std::string& endpoint) {
+  spdlog::set_level(spdlog::level::warn);
+  auto cfg = make_config(true, true);
+  auto sys = std::make_unique<caf::actor_system>(*cfg);
+  auto srv = sys->spawn(bench_server);
+  {
+    troupe::bridges::hub h{*sys, "bench-server", {}, [srv](const std::string& x) {
+                             return x == "bench" ? srv : caf::actor{};
+                           }};
+    auto bound = h.listen(endpoint);
+    write_line(ready_fd, bound ? *bound : std::string{});
+    wait_eof(ctl_fd);
+    h.stop();
+  }
+  caf::anon_send_exit(srv, caf::exit_reason::user_shutdown);
+  // The registry holds the server by id (remote lookups put it there); skip ~actor_system.
+  std::fflush(stdout);
+  _exit(0);
+}
+
+class troupe_path final : public actor_client {
+public:
+  troupe_path(const options& opts, std::string transport)
+    : actor_client(opts), opts_(opts), transport_(std::move(transport)) {
+    // nop
+  }
+
+  std::string name() const override {
+    return "troupe-" + transport_;
+  }
+
+  std::string group() const override {
+    return transport_;
+  }
+
+  std::string setup() override {
+    spdlog::set_level(spdlog::level::warn);
+    auto endpoint = transport_ == "ipc"
+                      ? "ipc:///tmp/troupe-bench-" + std::to_string(getpid()) + ".ipc"
+                      : std::string{"tcp://127.0.0.1:*"};
+    auto bound = child_.start(server_cpus(opts_.pin), [endpoint](int ready, int ctl) {
+      troupe_server(ready, ctl, endpoint);
+    });
+    if (bound.empty())
+      return "server did not start";
+    pin_self(client_cpus(opts_.pin));
+    start_client(true, true);
+    hub_ = std::make_unique<troupe::bridges::hub>(*sys_, "bench-client");
+    if (auto err = hub_->connect("bench-server", bound))
+      return "connect: " + sys_->render(err);
+    auto hdl = hub_->remote_lookup("bench-server", "bench", std::chrono::seconds{5});
+    if (!hdl)
+      return "remote_lookup: " + sys_->render(hdl.error());
+    server_ = *hdl;
+    return {};
+  }
+
+  std::string notes() override {
+    auto st = hub_->stats();
+    for (auto& p : st.peers)
+      if (p.frames_out > 0) {
+        char buf[160];
+        std::snprintf(buf, sizeof(buf), "%.0f B/frame out, %" PRIu64 " dropped",
+                      static_cast<double>(p.bytes_out) / static_cast<double>(p.frames_out),
+                      p.dropped);
+        return buf;
+      }
+    return {};
+  }
+
+  void teardown() override {
+    stop_client();
+    if (hub_)
+      hub_->stop();
+    hub_.reset();
+    child_.stop();
+    stop_system();
+    pin_self(all_cpus());
+  }
+
+  pid_t server_pid() const override {
+    return child_.pid();
+  }
+
+private:
+  const options& opts_;
+  std::string transport_;
+  child_process child_;
+  std::unique_ptr<troupe::bridges::hub> hub_;
+};
+
+// -- CAF BASP ---------------------------------------------------------------------------------
+
+void basp_server(int ready_fd, int ctl_fd, bool sharing) {
+  auto cfg = make_config(sharing, true);
+  auto sys = std::make_unique<caf::actor_system>(*cfg);
+  auto srv = sys->spawn(bench_server);
+  auto port = sys->middleman().publish(srv, 0, "127.0.0.1");
+  write_line(ready_fd, port ? std::to_string(*port) : std::string{});
+  wait_eof(ctl_fd);
+  caf::anon_send_exit(srv, caf::exit_reason::user_shutdown);
+  std::fflush(stdout);
+  _exit(0);
+}
+
+class basp_path final : public actor_client {
+public:
+  basp_path(const options& opts, bool sharing)
+    : actor_client(opts), opts_(opts), sharing_(sharing) {
+    // nop
+  }
+
+  std::string name() const override {
+    return sharing_ ? "basp-tcp-sharing" : "basp-tcp-stealing";
+  }
+
+  std::string group() const override {
+    return "tcp";
+  }
+
+  std::string setup() override {
+    auto sharing = sharing_;
+    auto port = child_.start(server_cpus(opts_.pin), [sharing](int ready, int ctl) {
+      basp_server(ready, ctl, sharing);
+    });
+    if (port.empty())
+      return "server did not start";
+    pin_self(client_cpus(opts_.pin));
+    start_client(sharing_, true);
+    auto hdl = sys_->middleman().remote_actor(
+      "127.0.0.1", static_cast<uint16_t>(std::strtoul(port.c_str(), nullptr, 10)));
+    if (!hdl)
+      return "remote_actor: " + sys_->render(hdl.error());
+    server_ = *hdl;
+    return {};
+  }
+
+  void teardown() override {
+    stop_client();
+    child_.stop();
+    stop_system();
+    pin_self(all_cpus());
+  }
+
+  pid_t server_pid() const override {
+    return child_.pid();
+  }
+
+private:
+  const options& opts_;
+  bool sharing_;
+  child_process child_;
+};
+
+// -- the loop ---------------------------------------------------------------------------------
+
+struct result {
+  std::string name;
+  std::string group;
+  bool baseline = false;
+  std::string error;
+  double p50 = 0;
+  double p99 = 0;
+  double mean = 0;
+  double cs_per_rt = 0;
+  double cpu_per_rt = 0; // µs, both processes
+  double rate = 0;       // one-way msgs/s, median of the runs
+  std::string notes;
+};
+
+double percentile(std::vector<double>& v, double q) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<size_t>(q * static_cast<double>(v.size()));
+  return v[std::min(i, v.size() - 1)];
+}
+
+usage sample_both(pid_t server) {
+  auto u = sample_self();
+  if (server > 0) {
+    auto s = sample_pid(server);
+    u.cs += s.cs;
+    u.cpu += s.cpu;
+  }
+  return u;
+}
+
+result measure(path& p, const options& opts) {
+  result r;
+  r.name = p.name();
+  r.group = p.group();
+  r.baseline = p.baseline();
+  std::fprintf(stderr, "== %s\n", r.name.c_str());
+  if (auto err = p.setup(); !err.empty()) {
+    r.error = err;
+    p.teardown();
+    return r;
+  }
+  for (size_t i = 0; i < opts.rt_warmup; ++i)
+    if (!p.round_trip()) {
+      r.error = "round trip failed during warm-up";
+      p.teardown();
+      return r;
+    }
+  std::vector<double> lat;
+  lat.reserve(opts.rt_iters);
+  auto before = sample_both(p.server_pid());
+  for (size_t i = 0; i < opts.rt_iters; ++i) {
+    auto t0 = clk::now();
+    if (!p.round_trip()) {
+      r.error = "round trip failed";
+      break;
+    }
+    lat.push_back(std::chrono::duration<double, std::micro>(clk::now() - t0).count());
+  }
+  auto after = sample_both(p.server_pid());
+  if (!lat.empty()) {
+    double sum = 0;
+    for (auto x : lat)
+      sum += x;
+    auto n = static_cast<double>(lat.size());
+    r.mean = sum / n;
+    r.p50 = percentile(lat, 0.50);
+    r.p99 = percentile(lat, 0.99);
+    r.cs_per_rt = static_cast<double>(after.cs - before.cs) / n;
+    r.cpu_per_rt = (after.cpu - before.cpu) * 1e6 / n;
+  }
+  if (r.error.empty()) {
+    std::vector<double> rates;
+    if (!p.one_way(opts.ow_msgs)) // warm-up run
+      r.error = "one-way failed";
+    for (size_t i = 0; r.error.empty() && i < opts.ow_runs; ++i) {
+      auto t0 = clk::now();
+      if (!p.one_way(opts.ow_msgs)) {
+        r.error = "one-way failed";
+        break;
+      }
+      auto secs = std::chrono::duration<double>(clk::now() - t0).count();
+      rates.push_back(static_cast<double>(opts.ow_msgs) / secs);
+    }
+    if (!rates.empty())
+      r.rate = percentile(rates, 0.5);
+  }
+  r.notes = p.notes();
+  p.teardown();
+  std::fprintf(stderr, "   p50 %.1f us  p99 %.1f us  %.0f msgs/s %s\n", r.p50, r.p99, r.rate,
+               r.error.c_str());
+  return r;
+}
+
+std::string fmt(const char* f, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), f, x);
+  return buf;
+}
+
+std::string rate_str(double x) {
+  if (x >= 1e6)
+    return fmt("%.2f M", x / 1e6);
+  return fmt("%.0f k", x / 1e3);
+}
+
+void print_table(const std::vector<result>& rs) {
+  auto base = [&](const std::string& group) -> const result* {
+    for (auto& r : rs)
+      if (r.baseline && r.group == group && r.error.empty())
+        return &r;
+    return nullptr;
+  };
+  std::printf("| path | RT p50 µs | RT p99 µs | p50 vs raw | p99 vs raw | thread switches/RT "
+              "| CPU µs/RT | one-way msgs/s | vs raw | notes |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+  for (auto& r : rs) {
+    if (!r.error.empty() && r.p50 == 0) {
+      std::printf("| %s | — | — | — | — | — | — | — | — | FAILED: %s |\n", r.name.c_str(),
+                  r.error.c_str());
+      continue;
+    }
+    auto b = base(r.group);
+    auto ratio = [&](double x, double y) { return b ? fmt("%.2f×", x / y) : std::string{"—"}; };
+    auto notes = r.notes;
+    if (!r.error.empty())
+      notes += (notes.empty() ? "" : "; ") + r.error;
+    std::printf("| %s | %.1f | %.1f | %s | %s | %.1f | %.1f | %s | %s | %s |\n", r.name.c_str(),
+                r.p50, r.p99, b ? ratio(r.p50, b->p50).c_str() : "—",
+                b ? ratio(r.p99, b->p99).c_str() : "—", r.cs_per_rt, r.cpu_per_rt,
+                r.rate > 0 ? rate_str(r.rate).c_str() : "—",
+                b && r.rate > 0 ? ratio(r.rate, b->rate).c_str() : "—", notes.c_str());
+  }
+}
+
+void usage_text() {
+  std::printf(
+    "usage: bench_transport_pingpong [--quick] [--only NAME[,NAME...]] [--pin split|one|none]\n"
+    "                                [--rt N] [--warmup N] [--oneway N] [--runs N]\n"
+    "paths: caf-local-stealing caf-local-sharing raw-zmq-ipc troupe-ipc raw-zmq-tcp troupe-tcp\n"
+    "       basp-tcp-stealing basp-tcp-sharing (--only matches substrings)\n"
+    "--pin split (default): client process on CPU 0, server process on CPU 1; one: both on\n"
+    "CPU 0; none: no pinning. caf-local-* always run unpinned.\n");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options opts;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--quick") {
+      opts.quick = true;
+      opts.rt_warmup = 200;
+      opts.rt_iters = 2000;
+      opts.ow_msgs = 20000;
+      opts.ow_runs = 2;
+    } else if (a == "--only") {
+      std::stringstream ss{next()};
+      std::string x;
+      while (std::getline(ss, x, ','))
+        opts.only.push_back(x);
+    } else if (a == "--pin") {
+      auto m = next();
+      opts.pin = m == "none" ? pin_mode::none : m == "one" ? pin_mode::one : pin_mode::split;
+    } else if (a == "--rt") {
+      opts.rt_iters = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--warmup") {
+      opts.rt_warmup = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--oneway") {
+      opts.ow_msgs = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--runs") {
+      opts.ow_runs = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--help" || a == "-h") {
+      usage_text();
+      return 0;
+    } else {
+      usage_text();
+      return 2;
+    }
+  }
+  std::vector<std::unique_ptr<path>> paths;
+  paths.push_back(std::make_unique<caf_local>(opts, false));
+  paths.push_back(std::make_unique<caf_local>(opts, true));
+  paths.push_back(std::make_unique<raw_zmq>(opts, "ipc"));
+  paths.push_back(std::make_unique<troupe_path>(opts, "ipc"));
+  paths.push_back(std::make_unique<raw_zmq>(opts, "tcp"));
+  paths.push_back(std::make_unique<troupe_path>(opts, "tcp"));
+  paths.push_back(std::make_unique<basp_path>(opts, false));
+  paths.push_back(std::make_unique<basp_path>(opts, true));
+  std::vector<result> results;
+  for (auto& p : paths) {
+    if (!opts.only.empty()
+        && std::none_of(opts.only.begin(), opts.only.end(), [&](const std::string& x) {
+             return p->name().find(x) != std::string::npos;
+           }))
+      continue;
+    results.push_back(measure(*p, opts));
+  }
+  const char* pin = opts.pin == pin_mode::split ? "split" : opts.pin == pin_mode::one ? "one" : "none";
+  std::printf("\npayload %zu B; round trip: %zu warm-up + %zu timed; one-way: %zu msgs, median of "
+              "%zu runs (+1 warm-up); pin %s; %d CPUs\n\n",
+              opts.payload, opts.rt_warmup, opts.rt_iters, opts.ow_msgs, opts.ow_runs, pin,
+              ncpus());
+  print_table(results);
+  bool failed = std::any_of(results.begin(), results.end(),
+                            [](const result& r) { return !r.error.empty(); });
+  return failed ? 1 : 0;
+}
