@@ -94,7 +94,7 @@ struct node {
 hub_options test_options() {
   hub_options opts;
   opts.heartbeat_interval = 50ms;
-  opts.heartbeat_timeout = 400ms;
+  opts.heartbeat_timeout = 1000ms; // generous: sanitizer builds stall threads for hundreds of ms
   opts.connect_timeout = 3s;
   return opts;
 }

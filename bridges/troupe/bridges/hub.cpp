@@ -35,6 +35,9 @@ using bridges::conn_id;
 using bridges::frame_kind;
 using clock_type = std::chrono::steady_clock;
 
+/// How long `stop` waits for peers to confirm its goodbye.
+constexpr auto goodbye_timeout = std::chrono::milliseconds{250};
+
 namespace {
 
 // Lets the decoder turn actor handles of other nodes into proxies: CAF's `load_actor` asks the
@@ -179,6 +182,14 @@ public:
       bridges::encode_nil_body(frame);
       static_cast<void>(p->send(std::move(frame)));
     }
+    // Wait (bounded) for every peer to confirm: closing a socket right after the last send loses
+    // that frame in libzmq now and then, and the peer would then wait for its heartbeat timeout.
+    {
+      std::unique_lock<std::mutex> guard{mtx_};
+      cv_.wait_for(guard, goodbye_timeout, [&] {
+        return std::none_of(peers.begin(), peers.end(), [](auto& p) { return p->alive(); });
+      });
+    }
     tr_->stop();
     for (auto& p : peers)
       peer_lost(p, "local node stopped");
@@ -197,10 +208,16 @@ public:
     bridges::hub_stats result;
     result.bad_frames = bad_frames_.load();
     result.queue_depth = tr_->queue_depth();
-    std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& [name, p] : by_name_) {
+    std::vector<std::shared_ptr<peer>> peers;
+    {
+      // Copy first: `proxies_` takes its own lock, which must never nest inside `mtx_`.
+      std::lock_guard<std::mutex> guard{mtx_};
+      for (auto& kvp : by_name_)
+        peers.push_back(kvp.second);
+    }
+    for (auto& p : peers) {
       bridges::peer_stats ps;
-      ps.node = name;
+      ps.node = p->name();
       ps.connected = p->alive();
       ps.frames_in = p->counters.frames_in.load();
       ps.frames_out = p->counters.frames_out.load();
@@ -281,7 +298,15 @@ public:
       case frame_kind::lookup: handle_lookup(p, *env); break;
       case frame_kind::lookup_reply: handle_lookup_reply(p, *env); break;
       case frame_kind::heartbeat: break;
-      case frame_kind::goodbye: peer_lost(p, "goodbye"); break;
+      case frame_kind::goodbye:
+        if (env->mid == 0) {
+          // Confirm (mid 1), so that the closing side can close its socket without losing frames.
+          auto ack = make_frame(frame_kind::goodbye, 0, 0, 1);
+          bridges::encode_nil_body(ack);
+          static_cast<void>(p->send(std::move(ack)));
+        }
+        peer_lost(p, "goodbye");
+        break;
       default: break;
     }
   }
@@ -363,6 +388,8 @@ private:
   }
 
   void handle_hello(conn_id conn, const bridges::envelope& env, bool ack) {
+    if (stopped_)
+      return; // stopping: no new sessions (a peer's reconnect would otherwise slip in)
     auto hb = bridges::decode_hello(env.body, env.body_size);
     if (!hb) {
       reject(peer_for(conn), conn, hb.error());
@@ -646,6 +673,7 @@ private:
         outgoing_.erase(o);
       }
     }
+    cv_.notify_all(); // `stop` waits for peers to be gone
     // Monitors get down_msg and links exit_msg (remote_link_unreachable), requests fail at once.
     proxies_.erase(p->node());
     for (auto& [requester, mid] : pending)

@@ -211,6 +211,10 @@ private:
     drop_backlog(i->second);
     if (!i->second.routing_id.empty())
       routing_ids_.erase(i->second.routing_id);
+    // zmq_close returns at once; a short linger lets frames already handed to libzmq (e.g. the
+    // confirmation of a goodbye) still leave.
+    if (i->second.dealer)
+      i->second.dealer->set(zmq::sockopt::linger, 100);
     conns_.erase(i);
   }
 
@@ -260,6 +264,9 @@ private:
     }
     for (auto& x : batch) {
       if (x.cmd) {
+        // Frames queued before the command go out first (e.g. a goodbye confirmation before the
+        // disconnect that follows it).
+        flush_all();
         x.cmd();
         continue;
       }
