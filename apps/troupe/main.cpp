@@ -1,4 +1,5 @@
 // troupe: run and inspect Troupe apps.
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -19,6 +20,7 @@
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
+#include "troupe/introspection.hpp"
 #include "troupe/launcher.hpp"
 #include "troupe/node.hpp"
 #include "troupe/signals.hpp"
@@ -68,8 +70,10 @@ int check(const std::string& file, const troupe::catalog& types) {
   return 0;
 }
 
-/// Runs one node in this process until SIGINT/SIGTERM.
-int run_node(troupe::app_spec app, const std::string& node_name, const troupe::catalog& types) {
+/// Runs one node in this process until SIGINT/SIGTERM. `whole_app`: this process is the whole
+/// app (not one node of a launched or multi-host app), so it keeps the app's run file.
+int run_node(troupe::app_spec app, const std::string& node_name, const troupe::catalog& types,
+             bool whole_app = false) {
   auto n = troupe::node::make(std::move(app), node_name, types, make_node_options());
   if (!n) {
     std::cerr << "error: " << troupe::config_error_message(n.error()) << '\n';
@@ -84,7 +88,12 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
   std::cerr << "troupe: node " << node_name << " of app " << sut.app().name << " running (pid "
             << ::getpid() << "); SIGINT or SIGTERM stops it\n";
   troupe::notify_ready();
+  auto run_file = sut.app().run_file();
+  if (whole_app)
+    troupe::write_run_file(run_file, {::getpid(), {{node_name, ::getpid(), 0, "running"}}});
   auto sig = troupe::wait_for_stop_signal();
+  if (whole_app)
+    ::unlink(run_file.c_str());
   std::cerr << "troupe: signal " << sig << ", stopping node " << node_name << '\n';
   if (auto err = sut.stop()) {
     // Some actor is stuck in a foreign call; waiting in ~actor_system would hang forever.
@@ -110,7 +119,7 @@ int run(const std::string& file, const std::string& node_name, const troupe::cat
     return 2;
   }
   if (launchable.size() == 1)
-    return run_node(std::move(*app), launchable.front(), types);
+    return run_node(std::move(*app), launchable.front(), types, true);
   auto log = troupe::make_node_logger(*app, "launcher", true, "warn");
   if (!log) {
     std::cerr << "error: " << troupe::describe(log.error()) << '\n';
@@ -225,6 +234,119 @@ int call(const std::string& file, const std::string& target, const std::vector<s
   return rc;
 }
 
+int stop(const std::string& file, const troupe::catalog& types) {
+  auto app = load(file, types);
+  if (!app)
+    return 2;
+  auto info = troupe::read_run_file(app->run_file());
+  if (!info || ::kill(static_cast<pid_t>(info->pid), 0) != 0) {
+    std::cerr << "error: app " << app->name << " is not running (no live troupe run recorded in "
+              << app->run_file() << ")\n";
+    return 1;
+  }
+  ::kill(static_cast<pid_t>(info->pid), SIGTERM);
+  for (int i = 0; i < 300; ++i) {
+    if (::kill(static_cast<pid_t>(info->pid), 0) != 0) {
+      std::cout << "stopped app " << app->name << " (pid " << info->pid << ")\n";
+      return 0;
+    }
+    ::usleep(100000);
+  }
+  std::cerr << "error: app " << app->name << " (pid " << info->pid
+            << ") did not stop within 30 s\n";
+  return 1;
+}
+
+/// Asks node `peer` for its introspection report (JSON) through the ephemeral node `self_node`.
+caf::expected<std::string> query_node(troupe::node& self_node, const troupe::node_spec& peer) {
+  auto remote = self_node.remote();
+  if (peer.listen.empty())
+    return troupe::make_error(troupe::errc::not_found, "node does not listen");
+  using namespace std::chrono_literals;
+  if (!remote->connected(peer.name))
+    if (auto err = remote->connect(peer.name, peer.listen, 1s))
+      return err;
+  auto hdl = remote->lookup(peer.name, troupe::introspection_name, 2s);
+  if (!hdl)
+    return std::move(hdl.error());
+  caf::expected<std::string> result{caf::error{}};
+  caf::scoped_actor self{self_node.system()};
+  self->request(*hdl, 2s, caf::atom("status"))
+    .receive([&](std::string& json) { result = std::move(json); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+int ps(const std::string& file, bool json, const troupe::catalog& types) {
+  auto app = load(file, types);
+  if (!app)
+    return 2;
+  auto info = troupe::read_run_file(app->run_file());
+  if (info && ::kill(static_cast<pid_t>(info->pid), 0) != 0)
+    info.reset(); // stale run file
+  auto opts = make_node_options();
+  opts.ephemeral = true;
+  opts.log_to_file = false;
+  opts.stderr_level = "off";
+  auto n = troupe::node::make(*app, "ps-" + std::to_string(::getpid()), types, opts);
+  if (!n) {
+    std::cerr << "error: " << troupe::config_error_message(n.error()) << '\n';
+    return 2;
+  }
+  std::string out_json = "{\"app\":\"" + troupe::json_escape(app->name) + "\",\"launcher_pid\":"
+                         + std::to_string(info ? info->pid : 0) + ",\"nodes\":[";
+  if (!json)
+    std::cout << "app " << app->name
+              << (info ? " (troupe run pid " + std::to_string(info->pid) + ")" : "") << '\n';
+  bool first = true;
+  for (auto& spec : app->nodes) {
+    const troupe::run_entry* entry = nullptr;
+    if (info)
+      for (auto& e : info->nodes)
+        if (e.node == spec.name)
+          entry = &e;
+    auto report = query_node(**n, spec);
+    std::string state = entry ? entry->state : (report ? "running" : "unknown");
+    if (!report && !spec.listen.empty())
+      state = entry && entry->state == "running" ? "unreachable" : "down";
+    if (!spec.launch && !report)
+      state = "not started by troupe run";
+    out_json += first ? "" : ",";
+    first = false;
+    out_json += "{\"node\":\"" + troupe::json_escape(spec.name)
+                + "\",\"pid\":" + std::to_string(entry ? entry->pid : 0)
+                + ",\"restarts\":" + std::to_string(entry ? entry->restarts : 0) + ",\"state\":\""
+                + troupe::json_escape(state) + "\",\"report\":" + (report ? *report : "null") + "}";
+    if (json)
+      continue;
+    std::cout << "node " << spec.name << "  pid " << (entry ? std::to_string(entry->pid) : "-")
+              << "  restarts " << (entry ? entry->restarts : 0) << "  " << state;
+    if (!report && !spec.listen.empty())
+      std::cout << " (" << troupe::describe(report.error()) << ")";
+    std::cout << '\n';
+    for (auto a : app->actors_on(spec.name)) {
+      std::string astate = report ? "?" : "-";
+      if (report) {
+        // The report is our own JSON: find this actor's state field.
+        auto key = "{\"name\":\"" + troupe::json_escape(a->name) + "\"";
+        auto pos = report->find(key);
+        if (pos != std::string::npos) {
+          auto sp = report->find("\"state\":\"", pos);
+          auto end = report->find('"', sp + 9);
+          if (sp != std::string::npos && end != std::string::npos)
+            astate = report->substr(sp + 9, end - sp - 9);
+        }
+      }
+      std::cout << "  " << a->name << "  " << a->type << "  " << astate << '\n';
+    }
+  }
+  out_json += "]}";
+  if (json)
+    std::cout << out_json << '\n';
+  (*n)->stop();
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -252,8 +374,18 @@ int main(int argc, char** argv) {
     ->required();
   call_cmd->add_option("--timeout", timeout_text, "longest wait for the reply")
     ->capture_default_str();
+  auto stop_cmd = cli.add_subcommand("stop", "stop an app started by troupe run (from any shell)");
+  stop_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  bool json = false;
+  auto ps_cmd = cli.add_subcommand("ps", "show the nodes and actors of a running app");
+  ps_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  ps_cmd->add_flag("--json", json, "print JSON for scripts");
   CLI11_PARSE(cli, argc, argv);
   auto types = make_catalog();
+  if (*stop_cmd)
+    return stop(file, types);
+  if (*ps_cmd)
+    return ps(file, json, types);
   if (*run_cmd)
     return run(file, node_name, types);
   if (*call_cmd)

@@ -22,6 +22,10 @@ const actor_spec* app_spec::find_actor(const std::string& wanted) const {
   return i != actors.end() ? &*i : nullptr;
 }
 
+std::string app_spec::run_file() const {
+  return log_dir + "/" + name + ".run";
+}
+
 bool app_spec::connects_to(const std::string& from, const std::string& to) const {
   auto x = find_node(from);
   auto y = find_node(to);
@@ -213,7 +217,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
   reader r{file};
   app_spec app;
   app.file = file;
-  r.only_keys(root, "", {"app", "nodes", "actors", "bridges"});
+  r.only_keys(root, "", {"app", "nodes", "actors", "bridges", "launcher"});
   auto& top = root.as_table();
   // [app]
   auto app_it = top.find("app");
@@ -271,6 +275,22 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       if (!i->listen.empty() && i->listen == j->listen)
         r.fail(i->where.line, "nodes." + i->name + ".listen",
                "endpoint already used by node " + j->name);
+  // [launcher]
+  if (auto i = top.find("launcher"); i != top.end()) {
+    auto& tbl = r.require_table(i->second, "launcher");
+    r.only_keys(tbl, "launcher", {"max_restarts", "within"});
+    auto& t = tbl.as_table();
+    if (auto k = t.find("max_restarts"); k != t.end()) {
+      if (!k->second.is_integer() || k->second.as_integer() < 0)
+        r.fail(k->second, "launcher.max_restarts", "expected a non-negative integer");
+      app.launcher.max_restarts = k->second.as_integer();
+    }
+    if (auto k = t.find("within"); k != t.end()) {
+      app.launcher.within = read_duration(r, k->second, "launcher.within");
+      if (app.launcher.within.count() <= 0)
+        r.fail(k->second, "launcher.within", "must be greater than zero");
+    }
+  }
   // [bridges]
   if (auto i = top.find("bridges"); i != top.end()) {
     auto& tbl = r.require_table(i->second, "bridges");

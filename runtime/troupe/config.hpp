@@ -53,6 +53,13 @@ struct actor_spec {
   source_ref where;
 };
 
+/// The `[launcher]` table: how `troupe run` supervises the node processes it starts.
+struct launcher_settings {
+  /// More node restarts than this within `within` stop the whole app.
+  int64_t max_restarts = 3;
+  timespan within{std::chrono::seconds{10}};
+};
+
 /// The validated contents of an app file.
 struct app_spec {
   std::string name;
@@ -63,6 +70,8 @@ struct app_spec {
   std::string log_level = "info";
   /// Settings of the bridges between nodes.
   bridge_settings bridges;
+  /// Supervision of node processes by `troupe run`.
+  launcher_settings launcher;
   /// Nodes in file order.
   std::vector<node_spec> nodes;
   /// Actors in file order, which is also their start order on each node.
@@ -76,6 +85,10 @@ struct app_spec {
 
   /// Returns the actors placed on `node`, in start order.
   std::vector<const actor_spec*> actors_on(const std::string& node) const;
+
+  /// Returns the file where `troupe run` records its pid and the state of the nodes it runs:
+  /// `LOG_DIR/APP.run`.
+  std::string run_file() const;
 
   /// Returns whether node `from` opens the bridge to node `to` (rather than waiting for `to` to
   /// connect): `to` listens, and `from` either does not listen or sorts before `to` by name.

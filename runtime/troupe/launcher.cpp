@@ -1,7 +1,9 @@
 #include "troupe/launcher.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -13,6 +15,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "troupe/duration.hpp"
+
 namespace troupe {
 
 namespace {
@@ -23,7 +27,23 @@ struct child {
   std::string node;
   pid_t pid = -1;
   bool alive = false;
+  long restarts = 0;
 };
+
+void remove_ipc_file(const app_spec& app, const std::string& node) {
+  auto spec = app.find_node(node);
+  if (spec && spec->listen.rfind("ipc://", 0) == 0)
+    ::unlink(spec->listen.substr(6).c_str());
+}
+
+void publish(const app_spec& app, const std::vector<child>& children) {
+  run_info info;
+  info.pid = getpid();
+  for (auto& c : children)
+    info.nodes.push_back({c.node, c.alive ? static_cast<long>(c.pid) : 0L, c.restarts,
+                          c.alive ? "running" : "stopped"});
+  write_run_file(app.run_file(), info);
+}
 
 std::string describe_status(int status) {
   if (WIFEXITED(status))
@@ -119,13 +139,15 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
   for (auto& n : app.nodes) {
     if (!n.launch)
       continue;
+    remove_ipc_file(app, n.name); // left behind by a node of an earlier run that was killed
     auto pid = start_node(app, opts, n.name, log);
     if (pid < 0) {
       stop_nodes(children, opts, log);
       return 1;
     }
-    children.push_back({n.name, pid, true});
+    children.push_back({n.name, pid, true, 0});
     log.info("launcher: node {} ready (pid {})", n.name, pid);
+    publish(app, children);
   }
   log.info("launcher: app {} running with {} nodes", app.name, children.size());
   sigset_t set;
@@ -133,6 +155,7 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGCHLD);
+  std::vector<std::chrono::steady_clock::time_point> restarts; // app-wide, like one supervisor
   int rc = 0;
   for (bool running = true; running;) {
     siginfo_t info;
@@ -140,31 +163,96 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
     if (sig == SIGINT || sig == SIGTERM) {
       log.info("launcher: signal {}, stopping app {}", sig, app.name);
       running = false;
-    } else if (sig == SIGCHLD) {
-      int status = 0;
-      pid_t pid;
-      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (auto& c : children) {
-          if (c.pid == pid && c.alive) {
-            c.alive = false;
-            log.error("launcher: node {} (pid {}) {}; stopping the app", c.node, pid,
-                      describe_status(status));
-            running = false;
-            rc = 1;
-          }
+      continue;
+    }
+    if (sig != SIGCHLD)
+      continue;
+    int status = 0;
+    pid_t pid;
+    while (running && (pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      for (auto& c : children) {
+        if (c.pid != pid || !c.alive)
+          continue;
+        c.alive = false;
+        auto now = std::chrono::steady_clock::now();
+        restarts.erase(std::remove_if(restarts.begin(), restarts.end(),
+                                      [&](auto t) { return now - t > app.launcher.within; }),
+                       restarts.end());
+        if (static_cast<int64_t>(restarts.size()) >= app.launcher.max_restarts) {
+          log.error("launcher: node {} (pid {}) {}; restart intensity exceeded ({} restarts "
+                    "within {}): stopping the app",
+                    c.node, pid, describe_status(status), restarts.size(),
+                    to_string_duration(app.launcher.within));
+          running = false;
+          rc = 1;
+          break;
         }
+        restarts.push_back(now);
+        log.warn("launcher: node {} (pid {}) {}; restarting it", c.node, pid,
+                 describe_status(status));
+        remove_ipc_file(app, c.node);
+        auto fresh = start_node(app, opts, c.node, log);
+        if (fresh < 0) {
+          log.error("launcher: node {} could not be restarted; stopping the app", c.node);
+          running = false;
+          rc = 1;
+          break;
+        }
+        c.pid = fresh;
+        c.alive = true;
+        ++c.restarts;
+        log.warn("launcher: node {} restarted (pid {}, restart {})", c.node, fresh, c.restarts);
       }
+      publish(app, children);
     }
   }
   stop_nodes(children, opts, log);
   // A node killed hard leaves its ipc socket file behind; all nodes are gone now, so remove them.
-  for (auto& c : children) {
-    auto spec = app.find_node(c.node);
-    if (spec && spec->listen.rfind("ipc://", 0) == 0)
-      ::unlink(spec->listen.substr(6).c_str());
-  }
+  for (auto& c : children)
+    remove_ipc_file(app, c.node);
+  ::unlink(app.run_file().c_str());
   log.info("launcher: app {} stopped", app.name);
   return rc;
+}
+
+void write_run_file(const std::string& path, const run_info& info) {
+  auto tmp = path + ".tmp";
+  if (auto f = std::fopen(tmp.c_str(), "w")) {
+    std::fprintf(f, "pid %ld\n", info.pid);
+    for (auto& n : info.nodes)
+      std::fprintf(f, "node %s %ld %ld %s\n", n.node.c_str(), n.pid, n.restarts, n.state.c_str());
+    std::fclose(f);
+    std::rename(tmp.c_str(), path.c_str());
+  }
+}
+
+std::optional<run_info> read_run_file(const std::string& path) {
+  auto f = std::fopen(path.c_str(), "r");
+  if (!f)
+    return std::nullopt;
+  run_info info;
+  char kind[16];
+  while (std::fscanf(f, "%15s", kind) == 1) {
+    if (std::string{kind} == "pid") {
+      if (std::fscanf(f, "%ld", &info.pid) != 1)
+        break;
+    } else if (std::string{kind} == "node") {
+      char name[128];
+      char state[32];
+      run_entry e;
+      if (std::fscanf(f, "%127s %ld %ld %31s", name, &e.pid, &e.restarts, state) != 4)
+        break;
+      e.node = name;
+      e.state = state;
+      info.nodes.push_back(std::move(e));
+    } else {
+      break;
+    }
+  }
+  std::fclose(f);
+  if (info.pid <= 0)
+    return std::nullopt;
+  return info;
 }
 
 void notify_ready() {

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "troupe/config.hpp"
 
@@ -24,10 +26,33 @@ struct launch_options {
 
 /// Starts every node of `app` that has `launch = true` as its own process, in file order, each
 /// after the previous one reported ready; then waits for SIGINT or SIGTERM and stops the nodes in
-/// reverse order (SIGTERM, then SIGKILL after `stop_timeout`). If a node dies on its own, the
-/// whole app is stopped. Returns the exit status for `main`.
+/// reverse order (SIGTERM, then SIGKILL after `stop_timeout`). A node that dies on its own is
+/// restarted at once (its actors are placed again when it starts), unless that makes more than
+/// `[launcher] max_restarts` restarts within `within`: then the whole app stops with status 1.
+/// Keeps `app.run_file()` current (see `read_run_file`). Returns the exit status for `main`.
 /// @pre SIGINT, SIGTERM and SIGCHLD are blocked (see `block_stop_signals`).
 int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& log);
+
+/// One node in a run file.
+struct run_entry {
+  std::string node;
+  long pid = 0;
+  long restarts = 0;
+  /// running, restarting or stopped.
+  std::string state;
+};
+
+/// What `troupe run` recorded for a running app: its own pid and the nodes it runs.
+struct run_info {
+  long pid = 0;
+  std::vector<run_entry> nodes;
+};
+
+/// Writes `info` to `path` atomically (write to a temporary file, then rename).
+void write_run_file(const std::string& path, const run_info& info);
+
+/// Reads a run file; returns nothing when it is missing or unreadable.
+std::optional<run_info> read_run_file(const std::string& path);
 
 /// Tells a launching `troupe run` that this node is ready (no-op when not launched by one).
 void notify_ready();

@@ -18,6 +18,7 @@
 
 #include "troupe/catalog.hpp"
 #include "troupe/errc.hpp"
+#include "troupe/introspection.hpp"
 
 namespace troupe {
 
@@ -89,6 +90,10 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
   if (self.opts_.bridges) {
     remote_context ctx{*self.sys_, self.name_, self.app_, self.log_,
                        [n = result.get()](const std::string& x) {
+                         if (x == introspection_name) {
+                           std::lock_guard<std::mutex> guard{n->mtx_};
+                           return n->introspector_;
+                         }
                          auto hdl = n->registry_.get(x);
                          return hdl ? *hdl : caf::actor{};
                        }};
@@ -129,6 +134,17 @@ caf::error node::start() {
     put(spec->name, *handle);
     log_->info("spawned {} (type {})", spec->name, spec->type);
   }
+  std::vector<actor_report> reports;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& [name, hdl] : owned_) {
+      auto spec = app_.find_actor(name);
+      reports.push_back({name, spec ? spec->type : std::string{"?"}, hdl});
+    }
+  }
+  auto intro = sys_->spawn(introspector, name_, app_.name, std::move(reports));
+  std::lock_guard<std::mutex> guard{mtx_};
+  introspector_ = std::move(intro);
   return caf::none;
 }
 
@@ -184,6 +200,8 @@ caf::error node::stop() {
     stopped_ = true;
     hooks.swap(stop_hooks_);
     owned.swap(owned_);
+    if (introspector_)
+      owned.emplace_back(introspection_name, std::move(introspector_));
   }
   log_->info("stopping node {}", name_);
   for (auto& fn : hooks)

@@ -127,6 +127,8 @@ private:
   troupe::registry registry_;
   std::mutex mtx_;
   std::vector<std::pair<std::string, caf::actor>> owned_;
+  /// Answers introspection queries under `introspection_name`.
+  caf::actor introspector_;
   std::vector<std::function<void()>> stop_hooks_;
   bool stopped_ = false;
 };

@@ -18,17 +18,26 @@ for sig in TERM INT; do
 done
 grep -q "node main stopped" "$WORK/logs/main.log" && pass "clean stop logged" || fail "no clean stop in log"
 
-# Several launchable nodes: one process each, all stopped by one signal; a node that dies stops
-# the app (until node supervision exists).
+# Several launchable nodes: one process each; troupe ps shows them; a node killed with -9 is
+# restarted and its names work again; more restarts than the intensity allows stop the app;
+# troupe stop (or SIGTERM) ends everything, leaving no process and no socket file.
 cat > "$WORK/three.toml" <<TOML
 [app]
 name = "three-$$"
 log_dir = "$WORK/logs"
+[launcher]
+max_restarts = 2
+within = "60s"
 [nodes.a]
 listen = "ipc://$WORK/a.sock"
 [nodes.b]
 listen = "ipc://$WORK/b.sock"
 [nodes.c]
+listen = "ipc://$WORK/c.sock"
+[[actors]]
+name = "echo"
+type = "echo"
+node = "a"
 [[actors]]
 name = "mylib"
 type = "mylib_driver"
@@ -38,27 +47,75 @@ name = "config"
 type = "config_supervisor"
 node = "b"
 params = { driver = "mylib" }
+[[actors]]
+name = "watcher"
+type = "watcher"
+node = "c"
+params = { target = "echo" }
 TOML
-for mode in term kill9; do
-  "$BIN/troupe" run "$WORK/three.toml" 2> "$WORK/launch.err" &
-  pid=$!
-  for _ in $(seq 200); do grep -q "running with 3 nodes" "$WORK/logs/launcher.log" 2>/dev/null && break; sleep 0.05; done
-  nodes=$(pgrep -P "$pid" -f -- "--node [abc]$" | wc -l || true)
-  check "$mode: three node processes" 3 "$nodes"
-  out=$(timeout 10 "$BIN/troupe" call "$WORK/three.toml" config calc 1 2>&1 || true)
-  check "$mode: call through node b to the driver on node a" "ERROR-free: error: not_initialized: calc before init" "ERROR-free: $out"
-  if [[ $mode == term ]]; then
-    kill -TERM "$pid"
-    want=0
-  else
-    kill -9 "$(pgrep -P "$pid" -f -- "--node a$")"
-    want=1
-  fi
-  set +e; timeout 20 tail --pid="$pid" -f /dev/null; wait "$pid"; rc=$?; set -e
-  check "$mode: launcher exit code" "$want" "$rc"
-  check "$mode: no node process left" 0 "$(pgrep -f -- "$WORK/three.toml" | wc -l || true)"
-  rm -f "$WORK/logs/launcher.log"
+APP3=$WORK/three.toml
+wait_for_log() { # PATTERN FILE
+  for _ in $(seq 200); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+node_pid() { pgrep -P "$1" -f -- "--node $2\$" || true; }
+
+"$BIN/troupe" run "$APP3" 2> "$WORK/launch.err" &
+pid=$!
+wait_for_log "running with 3 nodes" "$WORK/logs/launcher.log" && pass "three nodes started" || fail "launch: $(cat "$WORK/launch.err")"
+check "three node processes" 3 "$(pgrep -P "$pid" -f -- "--node [abc]$" | wc -l || true)"
+check "call through node b to the driver on node a" "error: not_initialized: calc before init" \
+  "$(timeout 10 "$BIN/troupe" call "$APP3" config calc 1 2>&1 || true)"
+ps_out=$(timeout 20 "$BIN/troupe" ps "$APP3")
+[[ "$ps_out" == *"node a  pid $(node_pid "$pid" a)  restarts 0  running"* ]] && pass "ps shows node a" || fail "ps: $ps_out"
+[[ "$ps_out" == *"watcher  watcher  running"* ]] && pass "ps shows actor states" || fail "ps: $ps_out"
+json=$(timeout 20 "$BIN/troupe" ps "$APP3" --json)
+echo "$json" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert [n["node"] for n in d["nodes"]]==["a","b","c"]; assert d["nodes"][0]["report"]["actors"][0]["name"]=="echo"' \
+  && pass "ps --json parses" || fail "ps --json: $json"
+
+old=$(node_pid "$pid" a)
+t0=$(now_ms)
+kill -9 "$old"
+back=""
+while (( $(now_ms) - t0 < 5000 )); do
+  out=$(timeout 5 "$BIN/troupe" call "$APP3" echo 1 2>&1 || true)
+  [[ "$out" == 1 ]] && { back=yes; break; }
+  sleep 0.1
 done
-[[ ! -e "$WORK/a.sock" && ! -e "$WORK/b.sock" ]] && pass "no ipc socket file left" || fail "ipc socket files left: $(ls "$WORK")"
+took=$(( $(now_ms) - t0 ))
+[[ -n "$back" ]] && pass "killed node answers again after ${took} ms" || fail "node a not back: $out"
+(( took < 2000 )) && pass "back within 2 s" || fail "took ${took} ms"
+ps_out=$(timeout 20 "$BIN/troupe" ps "$APP3")
+[[ "$ps_out" == *"node a  pid $(node_pid "$pid" a)  restarts 1  running"* ]] && pass "ps shows the restart" || fail "ps: $ps_out"
+wait_for_log "node c .*\|watcher" /dev/null || true
+check "the watcher on node c saw the old echo go down" "down: remote_link_unreachable" \
+  "$(timeout 10 "$BIN/troupe" call "$APP3" watcher status 2>&1 || true)"
+
+set +e; out=$(timeout 40 "$BIN/troupe" stop "$APP3"); rc=$?; set -e
+check "troupe stop exit code" 0 "$rc"
+[[ "$out" == "stopped app three-$$ (pid $pid)" ]] && pass "troupe stop reports" || fail "stop: $out"
+set +e; wait "$pid"; rc=$?; set -e
+check "launcher exit code after troupe stop" 0 "$rc"
+check "no node process left" 0 "$(pgrep -f -- "$APP3" | wc -l || true)"
+[[ -z "$(ls "$WORK"/*.sock 2>/dev/null)" ]] && pass "no ipc socket file left" || fail "socket files left: $(ls "$WORK")"
+set +e; timeout 20 "$BIN/troupe" stop "$APP3" 2>/dev/null; rc=$?; set -e
+check "troupe stop of a stopped app fails" 1 "$rc"
+
+# Exceeding the restart intensity stops the whole app with a clear log line.
+rm -f "$WORK/logs/launcher.log"
+"$BIN/troupe" run "$APP3" 2>> "$WORK/launch.err" &
+pid=$!
+wait_for_log "running with 3 nodes" "$WORK/logs/launcher.log" || fail "relaunch"
+for i in 1 2 3; do
+  victim=""
+  for _ in $(seq 100); do victim=$(node_pid "$pid" b); [[ -n "$victim" ]] && break; sleep 0.05; done
+  [[ -n "$victim" ]] && kill -9 "$victim"
+  [[ $i -lt 3 ]] && wait_for_log "restart $i)" "$WORK/logs/launcher.log"
+done
+set +e; timeout 20 tail --pid="$pid" -f /dev/null; wait "$pid"; rc=$?; set -e
+check "launcher exit code after too many restarts" 1 "$rc"
+grep -q "restart intensity exceeded (2 restarts within 1min): stopping the app" "$WORK/logs/launcher.log" \
+  && pass "intensity log line" || fail "log: $(tail -3 "$WORK/logs/launcher.log")"
+check "no node process left after escalation" 0 "$(pgrep -f -- "$APP3" | wc -l || true)"
 
 finish

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/fwd.hpp"
+#include "caf/stateful_actor.hpp"
+
+namespace troupe {
+
+/// The name under which every node answers introspection queries over the bridges. It is not an
+/// app name (app names cannot contain '$'), so it never clashes with a user's actor.
+constexpr const char* introspection_name = "$node";
+
+/// One actor as a node reports it.
+struct actor_report {
+  std::string name;
+  std::string type;
+  caf::actor handle;
+  /// "running", or "down: REASON" once it terminated.
+  std::string state = "running";
+};
+
+/// State of a node's introspection actor.
+struct introspector_state {
+  std::string node;
+  std::string app;
+  std::vector<actor_report> actors;
+
+  static inline const char* name = "introspector";
+};
+
+/// Answers `(status)` with a JSON object describing the node: `{"node", "app", "pid",
+/// "actors": [{"name", "type", "id", "state"}]}`. Monitors every actor it reports so that a
+/// terminated one shows as down with its exit reason.
+caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
+                           std::string app, std::vector<actor_report> actors);
+
+/// Escapes `x` for use inside a JSON string literal.
+std::string json_escape(const std::string& x);
+
+} // namespace troupe

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "caf/actor.hpp"
+#include "caf/atom.hpp"
+#include "caf/fwd.hpp"
+#include "caf/stateful_actor.hpp"
+
+namespace troupe {
+
+/// `(relay_set, caf::actor target)`: forward everything to `target` from now on.
+using relay_set_atom = caf::atom_constant<caf::atom("relay_set")>;
+
+/// `(relay_clr, std::string why)`: the target is gone; refuse requests with "NAME is WHY".
+using relay_clear_atom = caf::atom_constant<caf::atom("relay_clr")>;
+
+/// `(relay_get)` → `caf::actor`: the current target, an invalid handle when there is none.
+using relay_get_atom = caf::atom_constant<caf::atom("relay_get")>;
+
+/// State of a relay.
+struct relay_state {
+  /// The name clients know the target by; used in error messages.
+  std::string child;
+  /// Where messages go; invalid while the child is down.
+  caf::actor target;
+  /// Why there is no target, e.g. "restarting" or "stopped".
+  std::string why = "not started";
+  /// Messages handed to a target.
+  uint64_t forwarded = 0;
+  /// Requests answered with `errc::unavailable` because there was no target.
+  uint64_t refused = 0;
+  /// Asynchronous messages dropped because there was no target.
+  uint64_t dropped = 0;
+
+  static inline const char* name = "relay";
+};
+
+/// A stable front for an actor that may be restarted: clients keep the relay's handle while the
+/// supervisor re-points it at each new incarnation.
+///
+/// Every message other than the three control messages is forwarded unchanged with `delegate`,
+/// so the original sender and request id travel with it and the target answers the caller
+/// directly; the relay adds one hop on the way in and none on the way back.
+///
+/// Control protocol (sent by the owner, normally the supervisor; never forwarded):
+/// - `(relay_set, caf::actor t)`: forward to `t` from now on; the relay monitors `t`. An invalid
+///   `t` acts like `(relay_clr, "stopped")`. No reply.
+/// - `(relay_clr, std::string why)`: drop the target. No reply.
+/// - `(relay_get)` → `caf::actor`: the current target (invalid when there is none).
+///
+/// Without a target, a request is answered at once with `errc::unavailable` and the context
+/// "NAME is WHY" (e.g. "db is restarting"), and an asynchronous message is dropped and counted:
+/// nothing queues, nothing hangs. When the target terminates before its owner reports it, the
+/// relay notices through its monitor and refuses with "NAME is down" until re-pointed.
+///
+/// The relay does not trap exits: `send_exit` ends it like any actor.
+caf::behavior relay(caf::stateful_actor<relay_state>* self, std::string child);
+
+/// Spawns a relay for the child `child` with no target yet.
+caf::actor spawn_relay(caf::actor_system& sys, std::string child);
+
+} // namespace troupe
