@@ -280,7 +280,8 @@ TRANSPORT_TEST(response_promises_delivered_later) {
   });
   // The request is parked on beta until released there; it must not be answered before.
   parked->receive([](later_atom) {}, after(wait_limit) >> [] { CAF_FAIL("request never parked"); });
-  CAF_CHECK_EQUAL(f.a->sut->stats().peers.at(0).pending_requests, 1u);
+  auto pending = f.a->sut->stats().peers.at(0).pending_requests; // CHECK binds references
+  CAF_CHECK_EQUAL(pending, 1u);
   anon_send(delayed, release_atom::value, int32_t{77});
   self->receive([](int32_t y) { CAF_CHECK_EQUAL(y, 77); },
                 [](error& e) { CAF_FAIL("delayed request failed: " << describe(e)); },

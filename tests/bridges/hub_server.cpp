@@ -1,16 +1,27 @@
-// A node for cross-language tests: serves a few actors by name through a hub, prints the bound
-// endpoint on stdout, and stops cleanly when stdin closes.
+// A node for cross-language and multi-process tests.
 //
 //   troupe_bridges_hub_server ENDPOINT
+//     Serves a few actors by name through a hub, prints the bound endpoint on stdout, and stops
+//     cleanly when stdin closes (the line "stats" prints counters).
+//
+//   troupe_bridges_hub_server --client ENDPOINT N
+//     Connects to the server node "cxx" at ENDPOINT as node "client", monitors the server's "park"
+//     actor and sends it N requests with a 60 s timeout. Prints "inflight N" once all are on their
+//     way, then one line per outcome: "error <reason> <ms>" per failed request, "down <reason>
+//     <ms>" for the monitor (ms since the last request was sent), and exits when all N + 1 arrived.
 //
 // Actors: "calc" (int32 x -> x + 1; (atom add, int32 a, int32 b) -> a + b; a string -> the error
 // calc_fail with the string as context), "echo" (returns any message unchanged), "self" (int32 ->
-// its own handle; (atom add, int32 x) -> sends x * 10 to the caller as a new message).
+// its own handle; (atom add, int32 x) -> sends x * 10 to the caller as a new message), "park"
+// (never answers a request; the promises are kept until the process ends).
 
+#include <chrono>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -19,6 +30,8 @@
 #include "caf/actor_system_config.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/stateful_actor.hpp"
 
 #include "troupe/bridges/hub.hpp"
 #include "troupe/errc.hpp"
@@ -38,11 +51,72 @@ struct config : actor_system_config {
   }
 };
 
+struct park_state {
+  std::vector<response_promise> parked;
+};
+
+int run_client(const std::string& endpoint, int n) {
+  config cfg;
+  actor_system sys{cfg};
+  troupe::bridges::hub_options opts;
+  opts.logger = spdlog::stderr_logger_mt("hub");
+  troupe::bridges::hub sut{sys, "client", opts};
+  if (auto err = sut.connect("cxx", endpoint)) {
+    std::cerr << "connect failed: " << troupe::describe(err) << "\n";
+    return 1;
+  }
+  auto park = sut.remote_lookup("cxx", "park", std::chrono::seconds{5});
+  if (!park) {
+    std::cerr << "lookup failed: " << troupe::describe(park.error()) << "\n";
+    return 1;
+  }
+  scoped_actor self{sys};
+  self->monitor(*park);
+  for (int i = 0; i < n; ++i)
+    self->send(*park, int32_t{i}); // warm-up: ordinary messages are fine too
+  auto obs = actor_cast<actor>(self);
+  auto requester = sys.spawn([=](event_based_actor* me) {
+    for (int i = 0; i < n; ++i)
+      me->request(*park, std::chrono::seconds{60}, int32_t{i})
+        .then([=](int32_t) { me->send(obs, std::string{"answered"}); },
+              [=](error& e) { me->send(obs, e); });
+  });
+  // All requests are on their way once the hub counts them as pending.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (sut.stats().peers.empty() || sut.stats().peers[0].pending_requests < size_t(n)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::cerr << "requests never became pending\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  std::cout << "inflight " << n << std::endl;
+  auto ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                                 - t0)
+      .count();
+  };
+  for (int i = 0; i < n + 1; ++i)
+    self->receive(
+      [&](error& e) { std::cout << "error " << troupe::describe(e) << " " << ms() << std::endl; },
+      [&](down_msg& dm) {
+        std::cout << "down " << troupe::describe(dm.reason) << " " << ms() << std::endl;
+      },
+      [&](const std::string& x) { std::cout << x << " " << ms() << std::endl; },
+      after(std::chrono::seconds{30}) >> [&] { std::cout << "timeout" << std::endl; });
+  anon_send_exit(requester, exit_reason::kill);
+  sut.stop();
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string{argv[1]} == "--client")
+    return run_client(argv[2], std::stoi(argv[3]));
   if (argc != 2) {
-    std::cerr << "usage: " << argv[0] << " ENDPOINT\n";
+    std::cerr << "usage: " << argv[0] << " ENDPOINT | --client ENDPOINT N\n";
     return 2;
   }
   config cfg;
@@ -68,6 +142,14 @@ int main(int argc, char** argv) {
       [=](int32_t) { return actor_cast<actor>(self); },
       // Sends `x * 10` to the caller as a separate, unsolicited message.
       [=](add_atom, int32_t x) { self->send(actor_cast<actor>(self->current_sender()), x * 10); },
+    };
+  });
+  names["park"] = sys.spawn([](stateful_actor<park_state>* self) -> behavior {
+    return {
+      [=](int32_t) -> delegated<int32_t> {
+        self->state.parked.push_back(self->make_response_promise());
+        return {};
+      },
     };
   });
   std::mutex mtx;
