@@ -11,7 +11,14 @@ echo
 echo "== troupe check $app"
 "$bin/troupe" check "$app"
 echo
-echo "== prog $app  (user commands on the left, prog's answers on the right)"
+echo "== troupe run $app  (starts node backend: the mylib driver and the config supervisor)"
+"$bin/troupe" run "$app" 2> logs-demo-run.err &
+run_pid=$!
+trap '"$bin/troupe" stop "$app" >/dev/null 2>&1 || kill "$run_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q running logs-demo-run.err 2>/dev/null && break; sleep 0.1; done
+"$bin/troupe" ps "$app"
+echo
+echo "== prog $app  (node frontend; user commands on the left, prog's answers on the right)"
 coproc PROG { "$bin/prog" "$app"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 say() {
@@ -33,5 +40,14 @@ say uninit
 echo quit >&"${PROG[1]}"
 wait "$PROG_PID"
 echo
-echo "== log (logs/main.log)"
-tail -n 12 logs/main.log
+echo "== troupe call $app config status  (initialized, reloading, reloads, calc-fails)"
+"$bin/troupe" call "$app" config status
+echo
+echo "== troupe stop $app"
+"$bin/troupe" stop "$app"
+wait "$run_pid"
+trap - EXIT
+rm -f logs-demo-run.err
+echo
+echo "== log of node backend (logs/backend.log)"
+tail -n 12 logs/backend.log

@@ -199,7 +199,8 @@ CAF_TEST(a missing file is reported by name) {
 }
 
 CAF_TEST(the shipped examples are valid) {
-  for (auto name : {"slow-config.toml", "slow-config-demo.toml"}) {
+  for (auto name : {"slow-config.toml", "slow-config-demo.toml", "slow-config-ipc.toml",
+                    "slow-config-tcp.toml"}) {
     auto res = load_app(std::string{TROUPE_EXAMPLES_DIR} + "/" + name, types);
     TROUPE_CHECK_MSG(res, name << ": " << (res ? "" : config_error_message(res.error())));
   }

@@ -4,6 +4,7 @@
 
 #include "caf/delegated.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/exit_reason.hpp"
 #include "caf/result.hpp"
 #include "caf/typed_response_promise.hpp"
 
@@ -68,7 +69,9 @@ caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* se
     auto& s = self->state;
     if (dm.source != s.driver.address())
       return;
-    s.log->error("config_supervisor: driver down: {}", describe(dm.reason));
+    auto clean = !dm.reason || dm.reason == caf::exit_reason::user_shutdown;
+    s.log->log(clean ? spdlog::level::info : spdlog::level::err,
+               "config_supervisor: driver down: {}", describe(dm.reason));
     s.driver_down = dm.reason ? dm.reason : make_error(errc::unavailable, "driver stopped");
     s.reloading = false;
     s.initialized = false;
