@@ -88,9 +88,16 @@ public:
         // (and retried by the hub) instead of piling up and arriving in a burst later.
         sock->set(zmq::sockopt::immediate, 1);
         configure(*sock);
+        auto mon_addr = "inproc://troupe-monitor-" + std::to_string(id);
+        if (zmq_socket_monitor(sock->handle(), mon_addr.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+          throw zmq::error_t{};
+        auto mon = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
+        mon->set(zmq::sockopt::linger, 0);
+        mon->connect(mon_addr);
         sock->connect(endpoint);
         auto& c = conns_[id];
         c.dealer = std::move(sock);
+        c.monitor = std::move(mon);
         c.endpoint = endpoint;
         return id;
       } catch (const zmq::error_t& e) {
@@ -157,7 +164,10 @@ private:
 
   struct connection {
     std::unique_ptr<zmq::socket_t> dealer; // null for peers accepted by the ROUTER
-    std::string routing_id;                // set for peers accepted by the ROUTER
+    // Receives the dealer's ZMQ_EVENT_DISCONNECTED: a killed peer's kernel closes the TCP or ipc
+    // connection at once, long before a heartbeat timeout would notice.
+    std::unique_ptr<zmq::socket_t> monitor;
+    std::string routing_id; // set for peers accepted by the ROUTER
     std::string endpoint;
     std::deque<std::vector<char>> backlog; // frames the socket refused with EAGAIN
   };
@@ -215,7 +225,36 @@ private:
     // confirmation of a goodbye) still leave.
     if (i->second.dealer)
       i->second.dealer->set(zmq::sockopt::linger, 100);
+    stop_monitor(i->second);
     conns_.erase(i);
+  }
+
+  void stop_monitor(connection& c) {
+    if (c.dealer && c.monitor)
+      zmq_socket_monitor(c.dealer->handle(), nullptr, 0);
+    c.monitor.reset();
+  }
+
+  // Returns true if the monitor of `c` reported a disconnect.
+  bool read_monitor(connection& c) {
+    bool disconnected = false;
+    for (;;) {
+      zmq::message_t event;
+      if (!c.monitor->recv(event, zmq::recv_flags::dontwait))
+        return disconnected;
+      // libzmq's event message: [uint16 event, uint32 value][endpoint]
+      if (event.size() >= 2) {
+        uint16_t id;
+        std::memcpy(&id, event.data(), sizeof(id));
+        if (id == ZMQ_EVENT_DISCONNECTED)
+          disconnected = true;
+      }
+      while (c.monitor->get(zmq::sockopt::rcvmore)) {
+        zmq::message_t rest;
+        if (!c.monitor->recv(rest, zmq::recv_flags::dontwait))
+          break;
+      }
+    }
   }
 
   void drop_backlog(connection& c) {
@@ -358,6 +397,10 @@ private:
             events |= ZMQ_POLLOUT;
           items.push_back({c.dealer->handle(), 0, events, 0});
           item_conns.push_back(id);
+          if (c.monitor) {
+            items.push_back({c.monitor->handle(), 0, ZMQ_POLLIN, 0});
+            item_conns.push_back(id);
+          }
         } else if (!c.backlog.empty()) {
           router_backlog = true;
         }
@@ -392,17 +435,27 @@ private:
         auto res = ::read(wakeup_fd_, &cnt, sizeof(cnt));
         static_cast<void>(res);
       }
+      std::vector<conn_id> disconnected;
       for (size_t i = 1; i < items.size(); ++i) {
         if ((items[i].revents & ZMQ_POLLIN) == 0)
           continue;
         if (items[i].socket == (router_ ? router_->handle() : nullptr)) {
           read_router();
-        } else {
-          auto c = conns_.find(item_conns[i]);
-          if (c != conns_.end() && c->second.dealer)
-            read_dealer(c->first, *c->second.dealer);
+          continue;
+        }
+        auto c = conns_.find(item_conns[i]);
+        if (c == conns_.end())
+          continue;
+        if (c->second.monitor && items[i].socket == c->second.monitor->handle()) {
+          if (read_monitor(c->second))
+            disconnected.push_back(c->first);
+        } else if (c->second.dealer) {
+          read_dealer(c->first, *c->second.dealer);
         }
       }
+      for (auto id : disconnected)
+        if (conns_.count(id) > 0)
+          listener_->on_unreachable(id);
     }
     shutdown();
   }
@@ -423,6 +476,7 @@ private:
     // Give libzmq a short linger so that frames already handed over (e.g. goodbye) leave.
     for (auto& [id, c] : conns_)
       if (c.dealer) {
+        stop_monitor(c);
         c.dealer->set(zmq::sockopt::linger, 100);
         c.dealer->close();
       }
