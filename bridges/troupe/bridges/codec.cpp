@@ -152,7 +152,6 @@ caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, cons
     return make_error(errc::bad_request, "too many message elements");
   msgpack_writer w{buf};
   w.write_array_header(msg.size());
-  std::vector<char> scratch;
   for (size_t i = 0; i < msg.size(); ++i) {
     auto name = element_type_name(sys, msg, i);
     if (name.empty())
@@ -161,14 +160,16 @@ caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, cons
     if (peer_types != nullptr && msg.type(i).first == 0
         && !std::binary_search(peer_types->begin(), peer_types->end(), name))
       return caf::make_error(caf::sec::unknown_type, "peer cannot decode type " + name);
-    scratch.clear();
-    msgpack_serializer sink{ctx, scratch};
-    if (auto err = msg.save(i, sink))
-      return err;
     w.write_array_header(2);
     w.write_str(name);
-    w.write_array_header(sink.objects_written());
-    w.write_raw(scratch.data(), scratch.size());
+    // The value count is known only afterwards: reserve an array32 header (valid msgpack even
+    // for small counts) and patch it, instead of serializing into a scratch buffer and copying.
+    auto header_pos = buf.size();
+    w.write_array32_placeholder();
+    msgpack_serializer sink{ctx, buf};
+    if (auto err = msg.save(i, sink))
+      return err;
+    w.patch_array32(header_pos, sink.objects_written());
   }
   return caf::none;
 }

@@ -51,8 +51,11 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* c
   if (!sender) {
     encode_header(frame, frame_kind::message, 0, id(), {}, mid.integer_value());
   } else if (sender->node() == sys.node()) {
-    // Register the sender by id so that the reply, addressed by id, finds it.
-    sys.registry().put(sender->id(), sender);
+    // Register the sender by id so that the reply, addressed by id, finds it. The registry takes
+    // an exclusive lock; skip it for the common case of the same sender again (actor ids are
+    // never reused and an entry lives until its actor terminates, so the shortcut is exact).
+    if (last_registered_.exchange(sender->id(), std::memory_order_relaxed) != sender->id())
+      sys.registry().put(sender->id(), sender);
     encode_header(frame, frame_kind::message, sender->id(), id(), {}, mid.integer_value());
   } else {
     // The sender is itself remote (e.g. a delegated request): name its node explicitly.

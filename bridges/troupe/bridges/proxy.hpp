@@ -56,6 +56,7 @@ private:
 
   std::shared_ptr<detail::peer> session_;
   std::atomic<bool> killed_{false};
+  std::atomic<caf::actor_id> last_registered_{0};
 };
 
 } // namespace troupe::bridges

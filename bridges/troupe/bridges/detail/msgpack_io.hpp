@@ -124,6 +124,18 @@ public:
     }
   }
 
+  /// Appends an array32 header with a zero count, to be fixed by `patch_array32`.
+  void write_array32_placeholder() {
+    put(0xdd);
+    put_be(0, 4);
+  }
+
+  /// Sets the count of the array32 header written at `pos` by `write_array32_placeholder`.
+  void patch_array32(size_t pos, size_t n) {
+    for (int i = 0; i < 4; ++i)
+      buf_[pos + 1 + static_cast<size_t>(i)] = static_cast<char>(n >> (8 * (3 - i)));
+  }
+
   /// Appends already encoded msgpack bytes.
   void write_raw(const char* data, size_t n) {
     buf_.insert(buf_.end(), data, data + n);
