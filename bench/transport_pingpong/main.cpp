@@ -53,6 +53,13 @@
 
 #include "troupe/bridges/hub.hpp"
 
+// Marker for uprobes (`perf probe -x bench_transport_pingpong troupe_bench_mark where=%di`):
+// 0 = client sends a request, 1 = server handler runs, 2 = client has the reply. An empty call
+// when no probe is set. See docs/BENCHMARKS.md for the trace recipe.
+extern "C" __attribute__((noipa, used)) void troupe_bench_mark(int where) {
+  asm volatile("" : : "r"(where) : "memory");
+}
+
 namespace {
 
 using clk = std::chrono::steady_clock;
@@ -293,7 +300,10 @@ struct server_state {
 
 caf::behavior bench_server(caf::stateful_actor<server_state>* self) {
   return {
-    [](ping_atom, std::string& x) { return std::move(x); },
+    [](ping_atom, std::string& x) {
+      troupe_bench_mark(1);
+      return std::move(x);
+    },
     [self](const std::string&) {
       auto& st = self->state;
       ++st.count;
@@ -336,10 +346,12 @@ public:
 
   bool round_trip() override {
     bool ok = false;
+    troupe_bench_mark(0);
     (*self_)
       ->request(server_, caf::infinite, ping_atom::value, payload_)
       .receive([&](const std::string& x) { ok = x.size() == payload_.size(); },
                [&](caf::error& err) { report(err); });
+    troupe_bench_mark(2);
     return ok;
   }
 
@@ -448,6 +460,7 @@ void raw_zmq_server(int ready_fd, int ctl_fd, const std::string& endpoint) {
       if (tag == 'O') {
         ++count;
       } else if (tag == 'P') {
+        troupe_bench_mark(1);
         router.send(rid, zmq::send_flags::sndmore);
         router.send(body, zmq::send_flags::none);
       } else if (tag == 'W') {
@@ -502,9 +515,12 @@ public:
   }
 
   bool round_trip() override {
+    troupe_bench_mark(0);
     sock_->send(zmq::buffer(ping_), zmq::send_flags::none);
     zmq::message_t reply;
-    return sock_->recv(reply, zmq::recv_flags::none) && reply.size() == ping_.size();
+    auto ok = sock_->recv(reply, zmq::recv_flags::none) && reply.size() == ping_.size();
+    troupe_bench_mark(2);
+    return ok;
   }
 
   bool one_way(size_t n) override {
