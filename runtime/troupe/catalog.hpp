@@ -37,6 +37,11 @@ struct spawn_context {
   /// Resolves the actor named by the `actor_ref` parameter `param`.
   caf::expected<caf::actor> actor_param(const std::string& param) const;
 
+  /// Returns the object of type `T` this node keeps for the actor across its restarts
+  /// (defined in node.hpp).
+  template <class T>
+  std::shared_ptr<T> persistent() const;
+
   /// Registers `fn` to run when the node stops, before it waits for its actors to finish.
   /// Actors blocked inside a foreign call use it to be cut short.
   void at_stop(std::function<void()> fn) const;

@@ -185,6 +185,15 @@ void node::put(const std::string& name, caf::actor handle) {
   owned_.emplace_back(name, std::move(handle));
 }
 
+std::shared_ptr<void> node::persistent_slot(const std::string& name,
+                                            const std::function<std::shared_ptr<void>()>& make) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& slot = persistent_[name];
+  if (!slot)
+    slot = make();
+  return slot;
+}
+
 void node::at_stop(std::function<void()> fn) {
   std::lock_guard<std::mutex> guard{mtx_};
   stop_hooks_.push_back(std::move(fn));

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +12,7 @@
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/registry.hpp"
 #include "troupe/remote.hpp"
@@ -88,6 +90,15 @@ public:
   /// Registers `fn` to run at the beginning of `stop()`.
   void at_stop(std::function<void()> fn);
 
+  /// Returns the object of type `T` kept for actor `name` across its restarts within this node
+  /// process, creating it on first use. For state that must outlive one incarnation of an actor,
+  /// such as "the user has initialized the library".
+  template <class T>
+  std::shared_ptr<T> persistent(const std::string& name) {
+    return std::static_pointer_cast<T>(
+      persistent_slot(name, [] { return std::static_pointer_cast<void>(std::make_shared<T>()); }));
+  }
+
   /// Returns the node's name.
   const std::string& name() const {
     return name_;
@@ -116,6 +127,9 @@ public:
 private:
   node(app_spec app, std::string name, const catalog& types, node_options opts);
 
+  std::shared_ptr<void> persistent_slot(const std::string& name,
+                                        const std::function<std::shared_ptr<void>()>& make);
+
   app_spec app_;
   std::string name_;
   const catalog& types_;
@@ -130,6 +144,7 @@ private:
   /// Answers introspection queries under `introspection_name`.
   caf::actor introspector_;
   std::vector<std::function<void()>> stop_hooks_;
+  std::map<std::string, std::shared_ptr<void>> persistent_;
   bool stopped_ = false;
 };
 
@@ -139,5 +154,10 @@ caf::expected<std::shared_ptr<spdlog::logger>> make_node_logger(const app_spec& 
                                                                 const std::string& node,
                                                                 bool to_file,
                                                                 const std::string& stderr_level);
+
+template <class T>
+std::shared_ptr<T> spawn_context::persistent() const {
+  return host.persistent<T>(spec.name);
+}
 
 } // namespace troupe

@@ -59,7 +59,8 @@ struct fixture {
     mylib::settings s;
     s.read_config_min = s.read_config_max = reload;
     lib = std::make_shared<mylib::library>(s);
-    auto driver = sys->spawn<detached>(mylib_driver, lib, troupe::null_logger());
+    auto driver = sys->spawn<detached>(mylib_driver, lib, troupe::null_logger(),
+                                       std::shared_ptr<mylib_driver_memory>{});
     auto sup = sys->spawn(config_supervisor, driver, troupe::timespan{0}, troupe::null_logger());
     actors.push_back(driver);
     actors.push_back(sup);

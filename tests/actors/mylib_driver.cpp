@@ -62,7 +62,8 @@ struct fixture {
   }
 
   actor spawn_driver(std::shared_ptr<mylib::library> lib) {
-    auto hdl = sys->spawn<detached>(mylib_driver, std::move(lib), troupe::null_logger());
+    auto hdl = sys->spawn<detached>(mylib_driver, std::move(lib), troupe::null_logger(),
+                                    std::shared_ptr<mylib_driver_memory>{});
     spawned.push_back(hdl);
     return hdl;
   }
@@ -178,6 +179,35 @@ CAF_TEST(interrupt cuts a long readConfig short) {
   lib->interrupt();
   stop(sut);
   CAF_CHECK_LESS(std::chrono::steady_clock::now() - start, std::chrono::seconds{10});
+}
+
+CAF_TEST(a crash in readConfig ends the driver and its successor re - initializes) {
+  mylib::settings s = instant();
+  s.crash_probability = 1.0;
+  auto memory = std::make_shared<mylib_driver_memory>();
+  auto lib = std::make_shared<mylib::library>(s);
+  auto sut = sys->spawn<detached>(mylib_driver, lib, troupe::null_logger(), memory);
+  spawned.push_back(sut);
+  CAF_REQUIRE(ask<ok_atom>(sut, init_atom::value));
+  scoped_actor self{*sys};
+  self->monitor(sut);
+  auto res = ask<ok_atom>(sut, read_config_atom::value);
+  CAF_CHECK(!res);
+  error reason;
+  self->receive([&](down_msg& dm) { reason = dm.reason; });
+  CAF_CHECK_EQUAL(reason, troupe::make_error(troupe::errc::system_error));
+  CAF_CHECK(memory->wanted_init.load());
+  // The successor gets a fresh library instance (and thread) and must be usable at once.
+  auto fresh = std::make_shared<mylib::library>(instant());
+  auto next = sys->spawn<detached>(mylib_driver, fresh, troupe::null_logger(), memory);
+  spawned.push_back(next);
+  auto y = ask<int32_t>(next, calc_atom::value, int32_t{1});
+  CAF_REQUIRE(y);
+  CAF_CHECK_EQUAL(*y, 2);
+  CAF_CHECK_NOT_EQUAL(fresh->owner(), std::thread::id{});
+  CAF_CHECK_EQUAL(violations.load(), 0);
+  CAF_REQUIRE(ask<ok_atom>(next, uninit_atom::value));
+  CAF_CHECK(!memory->wanted_init.load());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

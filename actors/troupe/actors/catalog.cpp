@@ -9,6 +9,8 @@
 #include "troupe/actors/mylib_driver.hpp"
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
+#include "troupe/errc.hpp"
+#include "troupe/node.hpp"
 
 namespace troupe::actors {
 
@@ -24,6 +26,8 @@ void add_to(catalog& types) {
       {"read_config", param_kind::duration_range, duration_range{0s, 30s},
        "range of the random time readConfig takes"},
       {"seed", param_kind::integer, int64_t{0}, "random seed of readConfig durations; 0 = random"},
+      {"crash_probability", param_kind::number, 0.0,
+       "probability that a readConfig crashes the driver (to exercise restarts)"},
     },
     [](const spawn_context& ctx) -> caf::expected<caf::actor> {
       auto& args = ctx.spec.args;
@@ -32,9 +36,13 @@ void add_to(catalog& types) {
       cfg.read_config_min = range.min;
       cfg.read_config_max = range.max;
       cfg.seed = static_cast<uint64_t>(args.get<int64_t>("seed"));
+      cfg.crash_probability = args.get<double>("crash_probability");
+      if (cfg.crash_probability < 0 || cfg.crash_probability > 1)
+        return make_error(errc::bad_config, "crash_probability must be within 0..1");
       auto lib = std::make_shared<mylib::library>(cfg);
       ctx.at_stop([lib] { lib->interrupt(); });
-      return ctx.system().spawn<caf::detached>(mylib_driver, lib, ctx.logger());
+      return ctx.system().spawn<caf::detached>(mylib_driver, lib, ctx.logger(),
+                                               ctx.persistent<mylib_driver_memory>());
     },
   });
   types.add({

@@ -52,8 +52,11 @@ void library::readConfig() {
   std::uniform_int_distribution<int64_t> dist{cfg_.read_config_min.count(),
                                               cfg_.read_config_max.count()};
   auto delay = timespan{dist(rng_)};
+  auto crashes = std::bernoulli_distribution{cfg_.crash_probability}(rng_);
   std::unique_lock<std::mutex> guard{mtx_};
-  cv_.wait_for(guard, delay, [this] { return interrupted_; });
+  cv_.wait_for(guard, crashes ? delay / 2 : delay, [this] { return interrupted_; });
+  if (crashes && !interrupted_)
+    throw crash{};
 }
 
 int library::calc(int x) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "troupe/duration.hpp"
@@ -22,6 +23,17 @@ struct settings {
   timespan read_config_max{std::chrono::seconds{30}};
   /// Seed of the random durations; 0 picks a random seed.
   uint64_t seed = 0;
+  /// Probability that a `readConfig` crashes (throws `mylib::crash`) instead of finishing, to
+  /// exercise restarts. The real library would take the process down; the stand-in takes down
+  /// only the thread's caller, which is what a supervisor can recover from.
+  double crash_probability = 0;
+};
+
+/// Thrown by `readConfig` when the stand-in simulates a crash.
+struct crash : std::runtime_error {
+  crash() : std::runtime_error("mylib: readConfig crashed") {
+    // nop
+  }
 };
 
 /// Called on a thread-affinity violation with the function name and the problem. The default

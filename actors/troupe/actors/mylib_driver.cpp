@@ -24,10 +24,30 @@ mylib_driver_state::~mylib_driver_state() {
 }
 
 caf::behavior mylib_driver(caf::stateful_actor<mylib_driver_state>* self,
-                           std::shared_ptr<mylib::library> lib,
-                           std::shared_ptr<spdlog::logger> log) {
-  self->state.lib = std::move(lib);
-  self->state.log = std::move(log);
+                           std::shared_ptr<mylib::library> lib, std::shared_ptr<spdlog::logger> log,
+                           std::shared_ptr<mylib_driver_memory> memory) {
+  auto& st0 = self->state;
+  st0.lib = std::move(lib);
+  st0.log = std::move(log);
+  st0.memory = memory ? std::move(memory) : std::make_shared<mylib_driver_memory>();
+  self->set_exception_handler(
+    [self](caf::scheduled_actor*, std::exception_ptr& eptr) -> caf::error {
+      try {
+        std::rethrow_exception(eptr);
+      } catch (const std::exception& x) {
+        self->state.log->error("mylib_driver: {}", x.what());
+        return make_error(errc::system_error, x.what());
+      } catch (...) {
+        return make_error(errc::system_error, "mylib_driver: unknown exception");
+      }
+    });
+  // This function runs on the driver's own thread (detached), so a re-init after a restart
+  // happens on the thread that will make every later call.
+  if (st0.memory->wanted_init) {
+    st0.lib->init();
+    st0.initialized = true;
+    st0.log->info("mylib_driver: init on restart (the library was initialized before)");
+  }
   return {
     [self](init_atom) -> caf::result<caf::ok_atom> {
       auto& st = self->state;
@@ -36,6 +56,7 @@ caf::behavior mylib_driver(caf::stateful_actor<mylib_driver_state>* self,
         st.initialized = true;
         st.log->info("mylib_driver: init");
       }
+      st.memory->wanted_init = true;
       return caf::ok_atom::value;
     },
     [self](calc_atom, int32_t x) -> caf::result<int32_t> {
@@ -62,6 +83,7 @@ caf::behavior mylib_driver(caf::stateful_actor<mylib_driver_state>* self,
         st.initialized = false;
         st.log->info("mylib_driver: uninit");
       }
+      st.memory->wanted_init = false;
       return caf::ok_atom::value;
     },
   };

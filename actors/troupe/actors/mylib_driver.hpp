@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "caf/fwd.hpp"
@@ -15,12 +16,20 @@ class library;
 
 namespace troupe::actors {
 
+/// What a driver remembers across its restarts (kept by the node, see `node::persistent`).
+struct mylib_driver_memory {
+  /// The user initialized the library and has not released it: a restarted driver initializes
+  /// its fresh library instance on its new thread before taking any message.
+  std::atomic<bool> wanted_init{false};
+};
+
 /// State of the mylib driver.
 struct mylib_driver_state {
   ~mylib_driver_state();
 
   std::shared_ptr<mylib::library> lib;
   std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<mylib_driver_memory> memory;
   bool initialized = false;
 
   static inline const char* name = "mylib_driver";
@@ -33,9 +42,11 @@ struct mylib_driver_state {
 /// Messages: `(init)` → `ok`; `(calc, int32 x)` → `int32` (x + 1); `(readconfig)` → `ok` after the
 /// reload (blocks the driver meanwhile); `(uninit)` → `ok`. Before `init`, `calc` and `readconfig`
 /// fail with `errc::not_initialized`; a `calc` whose result would overflow fails with
-/// `errc::bad_request`.
+/// `errc::bad_request`. A crash inside the library (an exception) ends the driver with
+/// `errc::system_error` naming it, so that a supervisor restarts it; with `memory` from a previous
+/// incarnation that had been initialized, the new one initializes its library right away.
 caf::behavior mylib_driver(caf::stateful_actor<mylib_driver_state>* self,
-                           std::shared_ptr<mylib::library> lib,
-                           std::shared_ptr<spdlog::logger> log);
+                           std::shared_ptr<mylib::library> lib, std::shared_ptr<spdlog::logger> log,
+                           std::shared_ptr<mylib_driver_memory> memory);
 
 } // namespace troupe::actors
