@@ -108,6 +108,8 @@ struct supervisor_state {
   /// The child whose down the stop sequence waits for.
   std::optional<size_t> awaiting;
   uint64_t kill_gen = 0;
+  /// The awaited child was sent `exit_reason::kill` already.
+  bool killed = false;
   /// What to do once the stop sequence is done.
   std::function<void()> after_stop;
   /// Events that arrived during a stop sequence, handled after it in arrival order.
@@ -226,6 +228,7 @@ void next_stop(self_ptr self) {
       continue;
     c.stopping = true;
     st.awaiting = i;
+    st.killed = false;
     st.log->info("supervisor {}: stopping {}", st.sup, c.spec.name);
     if (st.shutdown_timeout.count() <= 0) {
       self->send_exit(c.actor, caf::exit_reason::kill);
@@ -455,12 +458,27 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       auto& s = self->state;
       if (gen != s.kill_gen || !s.awaiting)
         return;
-      auto& c = s.children[*s.awaiting];
+      auto i = *s.awaiting;
+      auto& c = s.children[i];
       if (!c.actor)
         return;
-      s.log->warn("supervisor {}: {} did not stop within {}; killing it", s.sup, c.spec.name,
-                  to_string_duration(s.shutdown_timeout));
-      self->send_exit(c.actor, caf::exit_reason::kill);
+      if (!s.killed) {
+        s.log->warn("supervisor {}: {} did not stop within {}; killing it", s.sup, c.spec.name,
+                    to_string_duration(s.shutdown_timeout));
+        s.killed = true;
+        self->send_exit(c.actor, caf::exit_reason::kill);
+        self->delayed_send(self, s.shutdown_timeout, kill_atom::value, ++s.kill_gen);
+        return;
+      }
+      // Even a kill is a message in CAF: an actor stuck in a blocking call never reads it.
+      // Abandon it rather than let one stuck child block every restart and the shutdown.
+      s.log->error("supervisor {}: {} did not terminate after a kill; abandoning it", s.sup,
+                   c.spec.name);
+      self->demonitor(c.actor);
+      c.actor = nullptr;
+      c.stopping = false;
+      s.awaiting.reset();
+      next_stop(self);
     },
     [self](supervisor_status_atom) { return to_json(make_status(self->state)); },
     [self](children_atom) { return make_status(self->state); },

@@ -109,7 +109,9 @@ void make_relays(caf::actor_system& sys, supervisor_spec& spec);
 /// stopping siblings in reverse start order and waiting for each to terminate (up to
 /// `shutdown_timeout`, then `exit_reason::kill`) before starting them again in order. A restart
 /// waits for the backoff delay, driven by `delayed_send`. A failing factory counts as a failed
-/// restart.
+/// restart. A child that is still not down `shutdown_timeout` after the kill (a detached actor
+/// stuck in a blocking call never reads its exit message) is abandoned with an error log line,
+/// so shutdown time stays bounded (at most twice `shutdown_timeout` per child).
 ///
 /// When the intensity is exceeded, or a factory fails during the initial start, the supervisor
 /// stops all children in reverse start order and terminates with `errc::invalid_state` and a

@@ -2,6 +2,7 @@
 
 #include "troupe/supervisor.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -656,6 +657,61 @@ CAF_TEST(a nested supervisor escalates to its parent which restarts it and then 
                      != std::string::npos,
                    text);
   CAF_CHECK(!alive(sut));
+}
+
+CAF_TEST(a failure while siblings are being stopped is handled after the group restart) {
+  stubborn.insert("c");
+  auto spec = make_spec(restart_strategy::rest_for_one, {child("a"), child("b"), child("c")});
+  spec.shutdown_timeout = 2s;
+  spec.max_restarts = 10;
+  start(std::move(spec));
+  take_events();
+  make_exit("b", crash_atom::value); // stopping c, which ignores it until killed
+  make_exit("a", crash_atom::value); // not part of that group: deferred
+  CAF_CHECK_EQUAL(take_events(), (strings{"stop b", "stop a"}));
+  advance_time(2s);
+  sched.run();
+  // c is killed, the group [b, c] starts, then a's failure restarts [a, b, c]: c is stopped
+  // again (and needs the kill again), then b, then all start in order.
+  CAF_CHECK_EQUAL(take_events(), (strings{"stop c", "start b", "start c"}));
+  advance_time(2s);
+  sched.run();
+  CAF_CHECK_EQUAL(take_events(), (strings{"stop c", "stop b", "start a", "start b", "start c"}));
+  for (auto name : {"a", "b", "c"})
+    CAF_CHECK_EQUAL(state_of(name), "running");
+}
+
+CAF_TEST(a killed supervisor takes its children with it) {
+  start(make_spec(restart_strategy::one_for_one, {child("a"), child("b")}));
+  take_events();
+  anon_send_exit(sut, exit_reason::kill);
+  sched.run();
+  auto evs = take_events();
+  std::sort(evs.begin(), evs.end());
+  CAF_CHECK_EQUAL(evs, (strings{"stop a", "stop b"}));
+}
+
+CAF_TEST(a child that does not even read the kill is abandoned so shutdown stays bounded) {
+  using kill_atom = atom_constant<atom("sup_kill")>;
+  stubborn.insert("b");
+  auto spec = make_spec(restart_strategy::one_for_one, {child("a"), child("b")});
+  spec.shutdown_timeout = 2s;
+  start(std::move(spec));
+  auto parent = spawn_watcher(sut);
+  auto a = current("a");
+  auto b = current("b");
+  anon_send_exit(sut, exit_reason::user_shutdown);
+  expect((exit_msg), to(sut));
+  expect((exit_msg), from(sut).to(b)); // ignored
+  advance_time(2s);
+  expect((kill_atom, uint64_t), from(sut).to(sut));
+  // b is "stuck": the test never lets it run from here on.
+  advance_time(2s);
+  expect((kill_atom, uint64_t), from(sut).to(sut));
+  expect((exit_msg), from(sut).to(a));
+  expect((down_msg), from(a).to(sut));
+  expect((down_msg), from(sut).to(parent));
+  CAF_CHECK_EQUAL(reasons(parent).at(0), exit_reason::user_shutdown);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
