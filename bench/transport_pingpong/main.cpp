@@ -5,6 +5,7 @@
 //   caf-local-*      CAF actors in one actor_system (no network)
 //   raw-zmq-ipc/tcp  libzmq DEALER -> ROUTER, 32 B frames: the floor of each transport
 //   troupe-ipc/tcp   troupe::bridges::hub over ZeroMQ, server node in a forked child process
+//   model-*          raw libzmq plus the bridge's thread hand-offs, no CAF (see the section)
 //   basp-tcp-*       CAF's own BASP (io::middleman publish / remote_actor), forked child process
 //
 // The client side always runs in this process, in the main thread; the server side of every
@@ -14,6 +15,9 @@
 // counted N; time from the first send to that answer.
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -23,15 +27,18 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <dirent.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -558,6 +565,317 @@ private:
   std::string oneway_;
 };
 
+// -- models of the bridge's thread structure, without CAF or a codec ---------------------------
+//
+// Same sockets and frames as raw-zmq, but the hand-offs of the bridge are rebuilt with the same
+// primitives (mutex + deque; eventfd to wake an I/O thread that sleeps in zmq_poll only when it
+// announced the sleep; condition variable notified under its lock, as CAF's sharing scheduler
+// and blocking actors do). What is left between these rows and troupe-* is the CPU cost of CAF
+// and the codec; what is between raw-zmq and these rows is the cost of the thread structure.
+//   model-bridge: client main -> client I/O thread -> zmq ... server I/O thread -> worker thread
+//                 -> server I/O thread -> zmq ... client I/O thread -> client main (troupe today)
+//   model-inline: the client sends on the socket itself (socket mutex; the I/O thread polls
+//                 ZMQ_FD and is woken when a send leaves input pending); the server I/O thread
+//                 runs the handler inline and sends the reply itself (proposed fixes 1 and 2)
+
+// Consumer sleeps on a condition variable; producers notify under the lock (like CAF 0.17).
+struct cv_queue {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<std::string> items;
+
+  void push(std::string x) {
+    std::unique_lock<std::mutex> guard{mtx};
+    items.push_back(std::move(x));
+    cv.notify_one();
+  }
+
+  std::string pop() {
+    std::unique_lock<std::mutex> guard{mtx};
+    cv.wait(guard, [this] { return !items.empty(); });
+    auto x = std::move(items.front());
+    items.pop_front();
+    return x;
+  }
+};
+
+// Consumer sleeps in zmq_poll on an eventfd; producers write it only when the consumer announced
+// that it is about to sleep (the bridge's zmq_transport does exactly this).
+struct efd_queue {
+  std::mutex mtx;
+  std::deque<std::string> items;
+  std::atomic<bool> sleeping{false};
+  int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+  ~efd_queue() {
+    ::close(fd);
+  }
+
+  void push(std::string x) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      items.push_back(std::move(x));
+    }
+    if (sleeping.exchange(false))
+      wake();
+  }
+
+  void wake() {
+    uint64_t one = 1;
+    auto res = ::write(fd, &one, sizeof(one));
+    static_cast<void>(res);
+  }
+
+  std::deque<std::string> take() {
+    std::deque<std::string> out;
+    std::lock_guard<std::mutex> guard{mtx};
+    out.swap(items);
+    return out;
+  }
+
+  bool empty() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return items.empty();
+  }
+
+  void drain_fd() {
+    uint64_t cnt;
+    auto res = ::read(fd, &cnt, sizeof(cnt));
+    static_cast<void>(res);
+  }
+};
+
+// Server: a ROUTER on the I/O thread; with `inline_handler` false, frames go to a worker thread
+// and replies come back through an efd_queue (routing id + body joined with a 1-byte length).
+void model_server(int ready_fd, int ctl_fd, const std::string& endpoint, bool inline_handler) {
+  zmq::context_t ctx{1};
+  zmq::socket_t router{ctx, zmq::socket_type::router};
+  router.set(zmq::sockopt::linger, 0);
+  router.bind(endpoint);
+  write_line(ready_fd, router.get(zmq::sockopt::last_endpoint));
+  efd_queue replies;
+  cv_queue work;
+  uint64_t count = 0;
+  // Returns the reply for `body`, or an empty string.
+  auto handle = [&count](const std::string& body) -> std::string {
+    if (body[0] == 'O') {
+      ++count;
+      return {};
+    }
+    if (body[0] == 'P') {
+      troupe_bench_mark(1);
+      return body;
+    }
+    std::string reply(sizeof(count), '\0');
+    std::memcpy(reply.data(), &count, sizeof(count));
+    count = 0;
+    return reply;
+  };
+  std::thread worker;
+  if (!inline_handler)
+    worker = std::thread{[&] {
+      for (;;) {
+        auto job = work.pop();
+        if (job.empty())
+          return;
+        auto rid_len = static_cast<size_t>(static_cast<unsigned char>(job[0]));
+        auto reply = handle(job.substr(1 + rid_len));
+        if (!reply.empty())
+          replies.push(job.substr(0, 1 + rid_len) + reply);
+      }
+    }};
+  auto send = [&router](const std::string& rid, const std::string& body) {
+    router.send(zmq::buffer(rid), zmq::send_flags::sndmore);
+    router.send(zmq::buffer(body), zmq::send_flags::none);
+  };
+  zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0},
+                             {nullptr, ctl_fd, ZMQ_POLLIN, 0},
+                             {nullptr, replies.fd, ZMQ_POLLIN, 0}};
+  for (;;) {
+    for (auto& r : replies.take()) {
+      auto rid_len = static_cast<size_t>(static_cast<unsigned char>(r[0]));
+      send(r.substr(1, rid_len), r.substr(1 + rid_len));
+    }
+    replies.sleeping.store(true);
+    auto timeout = replies.empty() ? -1 : 0;
+    zmq::poll(items, 3, std::chrono::milliseconds{timeout});
+    replies.sleeping.store(false);
+    if (items[1].revents)
+      break;
+    if (items[2].revents)
+      replies.drain_fd();
+    for (;;) {
+      zmq::message_t rid;
+      if (!router.recv(rid, zmq::recv_flags::dontwait))
+        break;
+      zmq::message_t body;
+      if (!router.recv(body, zmq::recv_flags::dontwait) || body.size() == 0)
+        continue;
+      if (inline_handler) {
+        auto reply = handle(body.to_string());
+        if (!reply.empty())
+          send(rid.to_string(), reply);
+      } else {
+        auto r = rid.to_string();
+        work.push(std::string(1, static_cast<char>(r.size())) + r + body.to_string());
+      }
+    }
+  }
+  if (worker.joinable()) {
+    work.push({});
+    worker.join();
+  }
+}
+
+class model_path final : public path {
+public:
+  model_path(const options& opts, std::string transport, bool inline_mode)
+    : opts_(opts), transport_(std::move(transport)), inline_(inline_mode) {
+    // nop
+  }
+
+  std::string name() const override {
+    return std::string{inline_ ? "model-inline-" : "model-bridge-"} + transport_;
+  }
+
+  std::string group() const override {
+    return transport_;
+  }
+
+  std::string setup() override {
+    auto endpoint = transport_ == "ipc"
+                      ? "ipc:///tmp/troupe-bench-model-" + std::to_string(getpid()) + ".ipc"
+                      : std::string{"tcp://127.0.0.1:*"};
+    auto inl = inline_;
+    auto bound = child_.start(server_cpus(opts_.pin), [endpoint, inl](int ready, int ctl) {
+      model_server(ready, ctl, endpoint, inl);
+    });
+    if (bound.empty())
+      return "server did not start";
+    pin_self(client_cpus(opts_.pin));
+    ctx_.emplace(1);
+    sock_.emplace(*ctx_, zmq::socket_type::dealer);
+    sock_->set(zmq::sockopt::linger, 0);
+    sock_->connect(bound);
+    ping_.assign(opts_.payload, 'x');
+    ping_[0] = 'P';
+    running_ = true;
+    io_ = std::thread{[this] { run_io(); }};
+    return {};
+  }
+
+  bool round_trip() override {
+    troupe_bench_mark(0);
+    send(ping_);
+    auto reply = inbox_.pop();
+    troupe_bench_mark(2);
+    return reply.size() == ping_.size();
+  }
+
+  bool one_way(size_t n) override {
+    auto msg = ping_;
+    msg[0] = 'O';
+    for (size_t i = 0; i < n; ++i)
+      send(msg);
+    msg[0] = 'W';
+    send(msg);
+    auto reply = inbox_.pop();
+    uint64_t count = 0;
+    if (reply.size() == sizeof(count))
+      std::memcpy(&count, reply.data(), sizeof(count));
+    return count == n;
+  }
+
+  void teardown() override {
+    if (io_.joinable()) {
+      running_ = false;
+      outbox_.wake();
+      io_.join();
+    }
+    sock_.reset();
+    ctx_.reset();
+    child_.stop();
+    pin_self(all_cpus());
+  }
+
+  pid_t server_pid() const override {
+    return child_.pid();
+  }
+
+private:
+  void send(const std::string& x) {
+    if (!inline_) {
+      outbox_.push(x);
+      return;
+    }
+    std::lock_guard<std::mutex> guard{sock_mtx_};
+    sock_->send(zmq::buffer(x), zmq::send_flags::none);
+    // A socket call may consume the ZMQ_FD edge the I/O thread waits for: hand it over.
+    if (sock_->get(zmq::sockopt::events) & ZMQ_POLLIN)
+      outbox_.wake();
+  }
+
+  void run_io() {
+    auto zfd = sock_->get(zmq::sockopt::fd);
+    for (;;) {
+      if (!running_)
+        return;
+      if (inline_) {
+        // Wait on ZMQ_FD without touching the socket; touch it only under the mutex.
+        pollfd fds[] = {{zfd, POLLIN, 0}, {outbox_.fd, POLLIN, 0}};
+        bool readable;
+        {
+          std::lock_guard<std::mutex> guard{sock_mtx_};
+          readable = (sock_->get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+        }
+        if (!readable)
+          ::poll(fds, 2, -1);
+        if (fds[1].revents)
+          outbox_.drain_fd();
+        for (;;) {
+          zmq::message_t msg;
+          {
+            std::lock_guard<std::mutex> guard{sock_mtx_};
+            if (!sock_->recv(msg, zmq::recv_flags::dontwait))
+              break;
+          }
+          inbox_.push(msg.to_string());
+        }
+        continue;
+      }
+      for (auto& x : outbox_.take())
+        sock_->send(zmq::buffer(x), zmq::send_flags::none);
+      zmq::pollitem_t items[] = {{sock_->handle(), 0, ZMQ_POLLIN, 0},
+                                 {nullptr, outbox_.fd, ZMQ_POLLIN, 0}};
+      outbox_.sleeping.store(true);
+      auto timeout = outbox_.empty() && running_ ? -1 : 0;
+      zmq::poll(items, 2, std::chrono::milliseconds{timeout});
+      outbox_.sleeping.store(false);
+      if (items[1].revents)
+        outbox_.drain_fd();
+      for (;;) {
+        zmq::message_t msg;
+        if (!sock_->recv(msg, zmq::recv_flags::dontwait))
+          break;
+        inbox_.push(msg.to_string());
+      }
+    }
+  }
+
+  const options& opts_;
+  std::string transport_;
+  bool inline_;
+  child_process child_;
+  std::optional<zmq::context_t> ctx_;
+  std::optional<zmq::socket_t> sock_;
+  std::mutex sock_mtx_;
+  std::string ping_;
+  std::atomic<bool> running_{false};
+  std::thread io_;
+  efd_queue outbox_;
+  cv_queue inbox_;
+};
+
 // -- Troupe bridges ---------------------------------------------------------------------------
 
 void troupe_server(int ready_fd, int ctl_fd, const std::string& endpoint) {
@@ -856,7 +1174,8 @@ void usage_text() {
   std::printf(
     "usage: bench_transport_pingpong [--quick] [--only NAME[,NAME...]] [--pin split|one|none]\n"
     "                                [--rt N] [--warmup N] [--oneway N] [--runs N]\n"
-    "paths: caf-local-stealing caf-local-sharing raw-zmq-ipc troupe-ipc raw-zmq-tcp troupe-tcp\n"
+    "paths: caf-local-stealing caf-local-sharing raw-zmq-ipc model-bridge-ipc model-inline-ipc\n"
+    "       troupe-ipc raw-zmq-tcp model-bridge-tcp model-inline-tcp troupe-tcp\n"
     "       basp-tcp-stealing basp-tcp-sharing (--only matches substrings)\n"
     "--pin split (default): client process on CPU 0, server process on CPU 1; one: both on\n"
     "CPU 0; none: no pinning. caf-local-* always run unpinned.\n");
@@ -909,8 +1228,12 @@ int main(int argc, char** argv) {
   paths.push_back(std::make_unique<caf_local>(opts, false));
   paths.push_back(std::make_unique<caf_local>(opts, true));
   paths.push_back(std::make_unique<raw_zmq>(opts, "ipc"));
+  paths.push_back(std::make_unique<model_path>(opts, "ipc", false));
+  paths.push_back(std::make_unique<model_path>(opts, "ipc", true));
   paths.push_back(std::make_unique<troupe_path>(opts, "ipc"));
   paths.push_back(std::make_unique<raw_zmq>(opts, "tcp"));
+  paths.push_back(std::make_unique<model_path>(opts, "tcp", false));
+  paths.push_back(std::make_unique<model_path>(opts, "tcp", true));
   paths.push_back(std::make_unique<troupe_path>(opts, "tcp"));
   paths.push_back(std::make_unique<basp_path>(opts, false));
   paths.push_back(std::make_unique<basp_path>(opts, true));
