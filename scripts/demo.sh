@@ -32,10 +32,14 @@ say() {
 say init "driver thread initializes mylib"
 say "calc 5"
 say "calc 41"
-say reload "readConfig now runs for 2 s on the driver thread"
+say reload "readConfig now runs on the driver thread (and crashes after 1 s)"
 say "calc 7" "answered at once: a reload is in progress"
-sleep 2.5
-say "calc 7" "reload finished, calc works again"
+sleep 1.5
+say "calc 7" "the crashed driver was restarted on a new thread and re-initialized"
+echo
+echo "== troupe ps $app  (the driver's restart)"
+"$bin/troupe" ps "$app"
+echo
 say uninit
 echo quit >&"${PROG[1]}"
 wait "$PROG_PID"

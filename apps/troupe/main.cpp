@@ -21,6 +21,7 @@
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
 #include "troupe/introspection.hpp"
+#include "troupe/json.hpp"
 #include "troupe/launcher.hpp"
 #include "troupe/node.hpp"
 #include "troupe/signals.hpp"
@@ -324,20 +325,44 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
     if (!report && !spec.listen.empty())
       std::cout << " (" << troupe::describe(report.error()) << ")";
     std::cout << '\n';
-    for (auto a : app->actors_on(spec.name)) {
-      std::string astate = report ? "?" : "-";
-      if (report) {
-        // The report is our own JSON: find this actor's state field.
-        auto key = "{\"name\":\"" + troupe::json_escape(a->name) + "\"";
-        auto pos = report->find(key);
-        if (pos != std::string::npos) {
-          auto sp = report->find("\"state\":\"", pos);
-          auto end = report->find('"', sp + 9);
-          if (sp != std::string::npos && end != std::string::npos)
-            astate = report->substr(sp + 9, end - sp - 9);
-        }
+    std::optional<troupe::json_value> parsed;
+    if (report)
+      parsed = troupe::parse_json(*report);
+    auto actor_state = [&](const std::string& name) -> std::string {
+      if (!parsed)
+        return "-";
+      for (auto& a : (*parsed)["actors"].array)
+        if (a["name"].text() == name)
+          return a["state"].text();
+      return "-";
+    };
+    for (auto a : app->actors_on(spec.name))
+      if (!app->supervisor_of(a->name))
+        std::cout << "  " << a->name << "  " << a->type << "  " << actor_state(a->name) << '\n';
+    for (auto& sup : app->supervisors) {
+      if (sup.node != spec.name)
+        continue;
+      const troupe::json_value* status = nullptr;
+      if (parsed)
+        for (auto& x : (*parsed)["supervisors"].array)
+          if (x["supervisor"].text() == sup.name)
+            status = &x;
+      std::cout << "  supervisor " << sup.name << " (" << sup.strategy << ", max "
+                << sup.max_restarts << " restarts in " << troupe::to_string_duration(sup.within)
+                << ")" << (status ? "" : "  -") << '\n';
+      for (auto& child : sup.children) {
+        std::string state = "-";
+        std::string restarts = "-";
+        if (status)
+          for (auto& c : (*status)["children"].array)
+            if (c["name"].text() == child) {
+              state = c["state"].text();
+              restarts = c["restarts"].text();
+            }
+        auto a = app->find_actor(child);
+        std::cout << "    " << child << "  " << (a ? a->type : std::string{"supervisor"}) << "  "
+                  << state << "  restarts " << restarts << '\n';
       }
-      std::cout << "  " << a->name << "  " << a->type << "  " << astate << '\n';
     }
   }
   out_json += "]}";

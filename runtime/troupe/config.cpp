@@ -22,6 +22,21 @@ const actor_spec* app_spec::find_actor(const std::string& wanted) const {
   return i != actors.end() ? &*i : nullptr;
 }
 
+const supervisor_entry* app_spec::find_supervisor(const std::string& wanted) const {
+  for (auto& x : supervisors)
+    if (x.name == wanted)
+      return &x;
+  return nullptr;
+}
+
+const supervisor_entry* app_spec::supervisor_of(const std::string& child) const {
+  for (auto& x : supervisors)
+    for (auto& c : x.children)
+      if (c == child)
+        return &x;
+  return nullptr;
+}
+
 std::string app_spec::run_file() const {
   return log_dir + "/" + name + ".run";
 }
@@ -213,11 +228,105 @@ std::string endpoint_problem(const std::string& x) {
 
 const std::set<std::string> log_levels = {"trace", "debug", "info", "warn", "error", "off"};
 
+void parse_supervisors(const reader& r, const toml::value::table_type& top, app_spec& app) {
+  auto it = top.find("supervisors");
+  if (it == top.end())
+    return;
+  if (!it->second.is_array())
+    r.fail(it->second, "supervisors",
+           "expected an array of tables ([[supervisors]]), got " + type_name(it->second));
+  size_t index = 0;
+  for (auto& entry : it->second.as_array()) {
+    auto path = "supervisors[" + std::to_string(index++) + "]";
+    r.require_table(entry, path);
+    r.only_keys(entry, path, {"name", "node", "strategy", "intensity", "backoff", "children"});
+    auto line = static_cast<unsigned>(entry.location().line());
+    auto& t = entry.as_table();
+    supervisor_entry sup;
+    sup.where = r.where(entry);
+    sup.name = r.get_string(entry, path, "name", line);
+    if (!valid_name(sup.name))
+      r.fail(t.at("name"), path + ".name", "invalid supervisor name \"" + sup.name + "\"");
+    path = "supervisors." + sup.name;
+    if (app.find_actor(sup.name) || app.find_supervisor(sup.name))
+      r.fail(t.at("name"), path + ".name", "name already used by an actor or supervisor");
+    if (t.count("node") == 0) {
+      if (app.nodes.size() != 1)
+        r.fail(line, path + ".node", "missing required key (the app has several nodes)");
+      sup.node = app.nodes.front().name;
+    } else {
+      sup.node = r.get_string(entry, path, "node", line);
+      if (!app.find_node(sup.node))
+        r.fail(t.at("node"), path + ".node", "no node named \"" + sup.node + "\"");
+    }
+    sup.strategy = r.get_string(entry, path, "strategy", line, &sup.strategy);
+    if (sup.strategy != "one_for_one" && sup.strategy != "one_for_all"
+        && sup.strategy != "rest_for_one")
+      r.fail(t.at("strategy"), path + ".strategy",
+             "unknown strategy \"" + sup.strategy
+               + "\" (use one_for_one, one_for_all or rest_for_one)");
+    if (auto i = t.find("intensity"); i != t.end()) {
+      auto& tbl = r.require_table(i->second, path + ".intensity");
+      r.only_keys(tbl, path + ".intensity", {"max_restarts", "within"});
+      auto& it2 = tbl.as_table();
+      if (auto k = it2.find("max_restarts"); k != it2.end()) {
+        if (!k->second.is_integer() || k->second.as_integer() < 0)
+          r.fail(k->second, path + ".intensity.max_restarts", "expected a non-negative integer");
+        sup.max_restarts = k->second.as_integer();
+      }
+      if (auto k = it2.find("within"); k != it2.end()) {
+        sup.within = read_duration(r, k->second, path + ".intensity.within");
+        if (sup.within.count() <= 0)
+          r.fail(k->second, path + ".intensity.within", "must be greater than zero");
+      }
+    }
+    if (auto i = t.find("backoff"); i != t.end()) {
+      auto& tbl = r.require_table(i->second, path + ".backoff");
+      r.only_keys(tbl, path + ".backoff", {"initial", "max"});
+      auto& bt = tbl.as_table();
+      if (auto k = bt.find("initial"); k != bt.end())
+        sup.backoff_initial = read_duration(r, k->second, path + ".backoff.initial");
+      sup.backoff_max = sup.backoff_initial;
+      if (auto k = bt.find("max"); k != bt.end())
+        sup.backoff_max = read_duration(r, k->second, path + ".backoff.max");
+      if (sup.backoff_max < sup.backoff_initial)
+        r.fail(tbl, path + ".backoff.max", "must not be smaller than backoff.initial");
+    }
+    auto ci = t.find("children");
+    if (ci == t.end())
+      r.fail(line, path + ".children", "missing required key (the names of the supervised actors)");
+    if (!ci->second.is_array() || ci->second.as_array().empty())
+      r.fail(ci->second, path + ".children", "expected a non-empty array of actor names");
+    for (auto& c : ci->second.as_array()) {
+      if (!c.is_string())
+        r.fail(c, path + ".children", "expected actor names (strings), got " + type_name(c));
+      auto& child = c.as_string().str;
+      std::string child_node;
+      if (auto a = app.find_actor(child))
+        child_node = a->node;
+      else if (auto s2 = app.find_supervisor(child))
+        child_node = s2->node;
+      else
+        r.fail(c, path + ".children", "no actor or earlier supervisor named \"" + child + "\"");
+      if (child_node != sup.node)
+        r.fail(c, path + ".children",
+               "\"" + child + "\" runs on node " + child_node + ", not on the supervisor's node "
+                 + sup.node + " (children on other nodes are not supported yet)");
+      if (auto other = app.supervisor_of(child))
+        r.fail(c, path + ".children", "\"" + child + "\" is already supervised by " + other->name);
+      if (std::count(sup.children.begin(), sup.children.end(), child) > 0)
+        r.fail(c, path + ".children", "\"" + child + "\" is listed twice");
+      sup.children.push_back(child);
+    }
+    app.supervisors.push_back(std::move(sup));
+  }
+}
+
 app_spec parse(const toml::value& root, const std::string& file, const catalog& types) {
   reader r{file};
   app_spec app;
   app.file = file;
-  r.only_keys(root, "", {"app", "nodes", "actors", "bridges", "launcher"});
+  r.only_keys(root, "", {"app", "nodes", "actors", "bridges", "launcher", "supervisors"});
   auto& top = root.as_table();
   // [app]
   auto app_it = top.find("app");
@@ -323,7 +432,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
   for (auto& entry : actors_val.as_array()) {
     auto path = "actors[" + std::to_string(index++) + "]";
     r.require_table(entry, path);
-    r.only_keys(entry, path, {"name", "type", "node", "params"});
+    r.only_keys(entry, path, {"name", "type", "node", "params", "restart"});
     auto line = static_cast<unsigned>(entry.location().line());
     actor_spec spec;
     spec.where = r.where(entry);
@@ -401,8 +510,16 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       values.emplace(p.name, *p.default_value);
     }
     spec.args = params{std::move(values)};
+    if (auto i = t.find("restart"); i != t.end()) {
+      spec.restart = r.get_string(entry, path, "restart", line);
+      if (spec.restart != "permanent" && spec.restart != "transient" && spec.restart != "temporary")
+        r.fail(i->second, path + ".restart",
+               "unknown restart type \"" + spec.restart
+                 + "\" (use permanent, transient or temporary)");
+    }
     app.actors.push_back(std::move(spec));
   }
+  parse_supervisors(r, top, app);
   return app;
 }
 

@@ -50,6 +50,23 @@ struct actor_spec {
   std::string node;
   /// Validated parameters, defaults filled in.
   params args;
+  /// When supervised: permanent, transient or temporary (see supervisor.hpp).
+  std::string restart = "permanent";
+  source_ref where;
+};
+
+/// One `[[supervisors]]` entry: an OTP-style supervisor of actors on its node.
+struct supervisor_entry {
+  std::string name;
+  std::string node;
+  /// one_for_one, one_for_all or rest_for_one.
+  std::string strategy = "one_for_one";
+  int64_t max_restarts = 3;
+  timespan within{std::chrono::seconds{5}};
+  timespan backoff_initial{0};
+  timespan backoff_max{0};
+  /// Names of actors (or supervisors declared earlier) on the same node, in start order.
+  std::vector<std::string> children;
   source_ref where;
 };
 
@@ -76,6 +93,14 @@ struct app_spec {
   std::vector<node_spec> nodes;
   /// Actors in file order, which is also their start order on each node.
   std::vector<actor_spec> actors;
+  /// Supervisors in file order.
+  std::vector<supervisor_entry> supervisors;
+
+  /// Returns the supervisor named `name` or `nullptr`.
+  const supervisor_entry* find_supervisor(const std::string& name) const;
+
+  /// Returns the supervisor that has `name` (an actor or a supervisor) as a child, or `nullptr`.
+  const supervisor_entry* supervisor_of(const std::string& name) const;
 
   /// Returns the node named `name` or `nullptr`.
   const node_spec* find_node(const std::string& wanted) const;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "caf/event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
 
 #include "troupe/errc.hpp"
 
@@ -37,8 +38,10 @@ std::string json_escape(const std::string& x) {
 }
 
 caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
-                           std::string app, std::vector<actor_report> actors) {
+                           std::string app, std::vector<actor_report> actors,
+                           std::vector<std::pair<std::string, caf::actor>> supervisors) {
   auto& st = self->state;
+  st.supervisors = std::move(supervisors);
   st.node = std::move(node);
   st.app = std::move(app);
   st.actors = std::move(actors);
@@ -51,7 +54,7 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
         a.state = "down: " + describe(dm.reason);
   });
   return {
-    [self](status_atom) {
+    [self](status_atom) -> caf::result<std::string> {
       auto& s = self->state;
       std::string out = "{\"node\":\"" + json_escape(s.node) + "\",\"app\":\"" + json_escape(s.app)
                         + "\",\"pid\":" + std::to_string(::getpid()) + ",\"actors\":[";
@@ -63,8 +66,36 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
                + "\",\"id\":" + std::to_string(a.handle ? a.handle.id() : 0) + ",\"state\":\""
                + json_escape(a.state) + "\"}";
       }
-      out += "]}";
-      return out;
+      out += "]";
+      if (s.supervisors.empty())
+        return out + ",\"supervisors\":[]}";
+      // Ask every supervisor; answer once all replied (or failed), in declaration order.
+      struct pending {
+        caf::typed_response_promise<std::string> rp;
+        std::string head;
+        std::vector<std::string> parts;
+        size_t left;
+      };
+      auto p = std::make_shared<pending>(
+        pending{self->make_response_promise<std::string>(), std::move(out),
+                std::vector<std::string>(s.supervisors.size(), "null"), s.supervisors.size()});
+      auto done = [p] {
+        if (--p->left > 0)
+          return;
+        std::string all = p->head + ",\"supervisors\":[";
+        for (size_t i = 0; i < p->parts.size(); ++i)
+          all += (i > 0 ? "," : "") + p->parts[i];
+        p->rp.deliver(all + "]}");
+      };
+      for (size_t i = 0; i < s.supervisors.size(); ++i)
+        self->request(s.supervisors[i].second, std::chrono::seconds{1}, status_atom::value)
+          .then(
+            [p, i, done](std::string& json) {
+              p->parts[i] = std::move(json);
+              done();
+            },
+            [done](caf::error&) { done(); });
+      return p->rp;
     },
   };
 }

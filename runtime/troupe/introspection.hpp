@@ -28,15 +28,20 @@ struct introspector_state {
   std::string node;
   std::string app;
   std::vector<actor_report> actors;
+  /// Supervisors of the node (nested ones through their relays), asked for their status.
+  std::vector<std::pair<std::string, caf::actor>> supervisors;
 
   static inline const char* name = "introspector";
 };
 
 /// Answers `(status)` with a JSON object describing the node: `{"node", "app", "pid",
-/// "actors": [{"name", "type", "id", "state"}]}`. Monitors every actor it reports so that a
-/// terminated one shows as down with its exit reason.
+/// "actors": [{"name", "type", "id", "state"}], "supervisors": [SUPERVISOR_STATUS...]}` where
+/// each supervisor status is what the supervisor itself reports (see `to_json` in
+/// supervisor.hpp; a supervisor that does not answer within 1 s shows as `null`). Monitors every
+/// unsupervised actor it reports so that a terminated one shows as down with its exit reason.
 caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
-                           std::string app, std::vector<actor_report> actors);
+                           std::string app, std::vector<actor_report> actors,
+                           std::vector<std::pair<std::string, caf::actor>> supervisors);
 
 /// Escapes `x` for use inside a JSON string literal.
 std::string json_escape(const std::string& x);

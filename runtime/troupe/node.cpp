@@ -19,6 +19,8 @@
 #include "troupe/catalog.hpp"
 #include "troupe/errc.hpp"
 #include "troupe/introspection.hpp"
+#include "troupe/relay.hpp"
+#include "troupe/supervisor.hpp"
 
 namespace troupe {
 
@@ -77,6 +79,7 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
   self.cfg_ = std::make_unique<caf::actor_system_config>();
   auto& cfg = *self.cfg_;
   add_error_category(cfg);
+  add_supervisor_types(cfg);
   // Condition-variable wakeups: a cross-core round trip through the work-stealing scheduler's
   // 50 µs polling sleeps costs several times more on this kind of machine (notes/caf-0.17.md).
   cfg.set("scheduler.policy", caf::atom("sharing"));
@@ -118,31 +121,104 @@ node::~node() {
   stop();
 }
 
-caf::error node::start() {
-  for (auto spec : app_.actors_on(name_)) {
-    auto type = types_.find(spec->type);
-    if (!type)
-      return make_error(errc::bad_config, "unknown actor type " + spec->type);
-    spawn_context ctx{*this, *spec};
-    auto handle = type->make(ctx);
-    if (!handle) {
-      log_->error("cannot spawn actor {} (type {}): {}", spec->name, spec->type,
-                  describe(handle.error()));
-      return make_error(errc::invalid_state, "cannot spawn actor " + spec->name + " (type "
-                                               + spec->type + "): " + describe(handle.error()));
+caf::expected<caf::actor> node::spawn_placed(const actor_spec& spec) {
+  auto type = types_.find(spec.type);
+  if (!type)
+    return make_error(errc::bad_config, "unknown actor type " + spec.type);
+  spawn_context ctx{*this, spec};
+  auto handle = type->make(ctx);
+  if (!handle) {
+    log_->error("cannot spawn actor {} (type {}): {}", spec.name, spec.type,
+                describe(handle.error()));
+    return make_error(errc::invalid_state, "cannot spawn actor " + spec.name + " (type " + spec.type
+                                             + "): " + describe(handle.error()));
+  }
+  log_->info("spawned {} (type {})", spec.name, spec.type);
+  return handle;
+}
+
+caf::actor node::spawn_supervisor_entry(const supervisor_entry& entry,
+                                        const std::map<std::string, caf::actor>& relays) {
+  supervisor_spec spec;
+  spec.name = entry.name;
+  spec.strategy = parse_strategy(entry.strategy).value_or(restart_strategy::one_for_one);
+  spec.max_restarts = static_cast<size_t>(entry.max_restarts);
+  spec.within = entry.within;
+  spec.backoff_initial = entry.backoff_initial;
+  spec.backoff_max = entry.backoff_max;
+  spec.shutdown_timeout = opts_.stop_timeout / 2;
+  for (auto& child : entry.children) {
+    child_spec c;
+    c.name = child;
+    c.relay = relays.at(child);
+    if (auto actor = app_.find_actor(child)) {
+      c.restart = parse_restart_type(actor->restart).value_or(restart_type::permanent);
+      c.start = [this, actor] { return spawn_placed(*actor); };
+    } else {
+      auto nested = app_.find_supervisor(child);
+      c.start = [this, nested, &relays]() -> caf::expected<caf::actor> {
+        return spawn_supervisor_entry(*nested, relays);
+      };
     }
+    spec.children.push_back(std::move(c));
+  }
+  log_->info("starting supervisor {} ({})", entry.name, entry.strategy);
+  return spawn_supervisor(*sys_, std::move(spec), log_);
+}
+
+caf::error node::start() {
+  // Supervised children get a relay first: it is the stable handle every other actor looks up,
+  // across restarts, even before the child exists.
+  for (auto& sup : app_.supervisors) {
+    if (sup.node != name_)
+      continue;
+    for (auto& child : sup.children) {
+      auto relay = spawn_relay(*sys_, child);
+      relays_.emplace(child, relay);
+      put(child, relay);
+    }
+  }
+  for (auto spec : app_.actors_on(name_)) {
+    if (app_.supervisor_of(spec->name))
+      continue; // started by its supervisor
+    auto handle = spawn_placed(*spec);
+    if (!handle)
+      return std::move(handle.error());
     put(spec->name, *handle);
-    log_->info("spawned {} (type {})", spec->name, spec->type);
+  }
+  std::vector<std::pair<std::string, caf::actor>> supervisors;
+  for (auto& sup : app_.supervisors) {
+    if (sup.node != name_)
+      continue;
+    if (app_.supervisor_of(sup.name)) {
+      supervisors.emplace_back(sup.name, relays_.at(sup.name)); // nested: reached via its relay
+      continue;
+    }
+    auto hdl = spawn_supervisor_entry(sup, relays_);
+    put(sup.name, hdl);
+    supervisors.emplace_back(sup.name, hdl);
+    // A supervisor starts its children before it handles its first message: once it answers,
+    // the names resolve to running actors (or it failed to start them and says why).
+    caf::scoped_actor self{*sys_};
+    caf::error failed;
+    self->request(hdl, std::chrono::seconds{30}, supervisor_status_atom::value)
+      .receive([](std::string&) {}, [&](caf::error& err) { failed = std::move(err); });
+    if (failed)
+      return make_error(errc::invalid_state,
+                        "supervisor " + sup.name + " failed to start: " + describe(failed));
   }
   std::vector<actor_report> reports;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     for (auto& [name, hdl] : owned_) {
+      if (app_.find_supervisor(name) || app_.supervisor_of(name))
+        continue; // reported by their supervisors
       auto spec = app_.find_actor(name);
       reports.push_back({name, spec ? spec->type : std::string{"?"}, hdl});
     }
   }
-  auto intro = sys_->spawn(introspector, name_, app_.name, std::move(reports));
+  auto intro
+    = sys_->spawn(introspector, name_, app_.name, std::move(reports), std::move(supervisors));
   std::lock_guard<std::mutex> guard{mtx_};
   introspector_ = std::move(intro);
   return caf::none;

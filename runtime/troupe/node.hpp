@@ -127,6 +127,11 @@ public:
 private:
   node(app_spec app, std::string name, const catalog& types, node_options opts);
 
+  caf::expected<caf::actor> spawn_placed(const actor_spec& spec);
+
+  caf::actor spawn_supervisor_entry(const supervisor_entry& entry,
+                                    const std::map<std::string, caf::actor>& relays);
+
   std::shared_ptr<void> persistent_slot(const std::string& name,
                                         const std::function<std::shared_ptr<void>()>& make);
 
@@ -141,6 +146,8 @@ private:
   troupe::registry registry_;
   std::mutex mtx_;
   std::vector<std::pair<std::string, caf::actor>> owned_;
+  /// Relays of supervised children and nested supervisors, by name (fixed after `start`).
+  std::map<std::string, caf::actor> relays_;
   /// Answers introspection queries under `introspection_name`.
   caf::actor introspector_;
   std::vector<std::function<void()>> stop_hooks_;

@@ -116,10 +116,11 @@ CAF_TEST(unknown keys are rejected with their line) {
 }
 
 CAF_TEST(unknown parameters are rejected and the allowed ones listed) {
-  CHECK_ERROR(header
-                + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"
-                  "params = { read_config = [\"0s\", \"1s\"], speed = 3 }\n",
-              "app.toml:7: actors.m.params.speed:", "allowed: read_config, seed");
+  CHECK_ERROR(
+    header
+      + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"
+        "params = { read_config = [\"0s\", \"1s\"], speed = 3 }\n",
+    "app.toml:7: actors.m.params.speed:", "allowed: read_config, seed, crash_probability");
 }
 
 CAF_TEST(wrong types are rejected) {
@@ -150,7 +151,8 @@ CAF_TEST(bad durations are rejected) {
 
 CAF_TEST(unknown actor types are rejected and the known ones listed) {
   CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_drvier\"\n",
-              "app.toml:6: actors.m.type:", "known types: config_supervisor, mylib_driver");
+              "app.toml:6: actors.m.type:",
+              "known types: config_supervisor, echo, mylib_driver, sleeper, watcher");
 }
 
 CAF_TEST(duplicate actor names are rejected) {
@@ -189,6 +191,70 @@ CAF_TEST(bad names and log levels are rejected) {
   CHECK_ERROR("[app]\nname = \"a b\"\n[nodes.main]\n", "app.toml:2: app.name:", "invalid name");
   CHECK_ERROR("[app]\nname = \"x\"\nlog_level = \"loud\"\n[nodes.main]\n",
               "app.toml:3: app.log_level:", "unknown log level");
+}
+
+CAF_TEST(supervisors parse with defaults and validated children) {
+  auto res = parse(header + R"(
+[[actors]]
+name = "mylib"
+type = "mylib_driver"
+restart = "transient"
+[[actors]]
+name = "config"
+type = "config_supervisor"
+params = { driver = "mylib" }
+[[supervisors]]
+name = "inner"
+strategy = "rest_for_one"
+intensity = { max_restarts = 2, within = "1s" }
+backoff = { initial = "100ms", max = "2s" }
+children = ["mylib"]
+[[supervisors]]
+name = "outer"
+children = ["inner", "config"]
+)");
+  CAF_REQUIRE(res);
+  CAF_REQUIRE_EQUAL(res->supervisors.size(), 2u);
+  auto& inner = res->supervisors[0];
+  CAF_CHECK_EQUAL(inner.node, "main");
+  CAF_CHECK_EQUAL(inner.strategy, "rest_for_one");
+  CAF_CHECK_EQUAL(inner.max_restarts, 2);
+  CAF_CHECK_EQUAL(inner.within, timespan{1s});
+  CAF_CHECK_EQUAL(inner.backoff_initial, timespan{100ms});
+  CAF_CHECK_EQUAL(inner.backoff_max, timespan{2s});
+  auto& outer = res->supervisors[1];
+  CAF_CHECK_EQUAL(outer.strategy, "one_for_one");
+  CAF_CHECK_EQUAL(outer.children, std::vector<std::string>({"inner", "config"}));
+  CAF_CHECK_EQUAL(res->supervisor_of("mylib"), &inner);
+  CAF_CHECK_EQUAL(res->supervisor_of("inner"), &outer);
+  CAF_CHECK_EQUAL(res->actors[0].restart, "transient");
+}
+
+CAF_TEST(bad supervisors are rejected) {
+  auto actors = header + "[[actors]]\nname = \"m\"\ntype = \"mylib_driver\"\n"; // lines 4-6
+  CHECK_ERROR(
+    actors + "[[supervisors]]\nname = \"s\"\nstrategy = \"all_for_none\"\nchildren = [\"m\"]\n",
+    "app.toml:9: supervisors.s.strategy:", "unknown strategy");
+  CHECK_ERROR(actors + "[[supervisors]]\nname = \"s\"\nchildren = [\"x\"]\n",
+              "app.toml:9: supervisors.s.children:", "no actor or earlier supervisor named \"x\"");
+  CHECK_ERROR(actors
+                + "[[supervisors]]\nname = \"s\"\nchildren = [\"m\"]\n"
+                  "[[supervisors]]\nname = \"t\"\nchildren = [\"m\"]\n",
+              "app.toml:12: supervisors.t.children:", "already supervised by s");
+  CHECK_ERROR(actors + "[[supervisors]]\nname = \"m\"\nchildren = [\"m\"]\n",
+              "app.toml:8: supervisors.m.name:", "name already used");
+  CHECK_ERROR(actors + "[[supervisors]]\nname = \"s\"\n",
+              "app.toml:7: supervisors.s.children:", "missing required key");
+  CHECK_ERROR(actors
+                + "[[supervisors]]\nname = \"s\"\nchildren = [\"m\"]\nbackoff = { initial = "
+                  "\"2s\", max = \"1s\" }\n",
+              "app.toml:10: supervisors.s.backoff.max:", "must not be smaller");
+  CHECK_ERROR(header
+                + "[nodes.other]\n[[actors]]\nname = \"m\"\ntype = \"echo\"\nnode = \"other\"\n"
+                  "[[supervisors]]\nname = \"s\"\nnode = \"main\"\nchildren = [\"m\"]\n",
+              "app.toml:12: supervisors.s.children:", "not supported yet");
+  CHECK_ERROR(actors + "restart = \"sometimes\"\n",
+              "app.toml:7: actors.m.restart:", "unknown restart type");
 }
 
 CAF_TEST(a missing file is reported by name) {
