@@ -308,10 +308,15 @@ void parse_supervisors(const reader& r, const toml::value::table_type& top, app_
         child_node = s2->node;
       else
         r.fail(c, path + ".children", "no actor or earlier supervisor named \"" + child + "\"");
-      if (child_node != sup.node)
+      if (child_node != sup.node && app.find_supervisor(child))
         r.fail(c, path + ".children",
-               "\"" + child + "\" runs on node " + child_node + ", not on the supervisor's node "
-                 + sup.node + " (children on other nodes are not supported yet)");
+               "supervisor \"" + child + "\" runs on node " + child_node
+                 + "; a nested supervisor must run on its parent's node " + sup.node);
+      if (child_node != sup.node && !app.connects_to(sup.node, child_node)
+          && !app.connects_to(child_node, sup.node))
+        r.fail(c, path + ".children",
+               "\"" + child + "\" runs on node " + child_node + ", which node " + sup.node
+                 + " cannot reach: give one of the two nodes a listen endpoint");
       if (auto other = app.supervisor_of(child))
         r.fail(c, path + ".children", "\"" + child + "\" is already supervised by " + other->name);
       if (std::count(sup.children.begin(), sup.children.end(), child) > 0)

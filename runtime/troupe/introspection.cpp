@@ -39,9 +39,11 @@ std::string json_escape(const std::string& x) {
 
 caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
                            std::string app, std::vector<actor_report> actors,
-                           std::vector<std::pair<std::string, caf::actor>> supervisors) {
+                           std::vector<std::pair<std::string, caf::actor>> supervisors,
+                           std::function<caf::expected<caf::actor>(const std::string&)> spawn) {
   auto& st = self->state;
   st.supervisors = std::move(supervisors);
+  st.spawn = std::move(spawn);
   st.node = std::move(node);
   st.app = std::move(app);
   st.actors = std::move(actors);
@@ -54,6 +56,14 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
         a.state = "down: " + describe(dm.reason);
   });
   return {
+    [self](remote_spawn_atom, const std::string& name) -> caf::result<caf::actor> {
+      if (!self->state.spawn)
+        return make_error(errc::invalid_state, "node cannot spawn");
+      auto hdl = self->state.spawn(name);
+      if (!hdl)
+        return std::move(hdl.error());
+      return *hdl;
+    },
     [self](status_atom) -> caf::result<std::string> {
       auto& s = self->state;
       std::string out = "{\"node\":\"" + json_escape(s.node) + "\",\"app\":\"" + json_escape(s.app)

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "caf/actor.hpp"
+#include "caf/atom.hpp"
+#include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 #include "caf/stateful_actor.hpp"
 
@@ -30,6 +33,8 @@ struct introspector_state {
   std::vector<actor_report> actors;
   /// Supervisors of the node (nested ones through their relays), asked for their status.
   std::vector<std::pair<std::string, caf::actor>> supervisors;
+  /// Spawns an actor the app places on this node for a supervisor on another node.
+  std::function<caf::expected<caf::actor>(const std::string&)> spawn;
 
   static inline const char* name = "introspector";
 };
@@ -39,9 +44,16 @@ struct introspector_state {
 /// each supervisor status is what the supervisor itself reports (see `to_json` in
 /// supervisor.hpp; a supervisor that does not answer within 1 s shows as `null`). Monitors every
 /// unsupervised actor it reports so that a terminated one shows as down with its exit reason.
+///
+/// Also answers `(spawn, std::string name)` with the handle of a freshly spawned actor `name`:
+/// how a supervisor on another node starts (and restarts) its children that live here.
 caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
                            std::string app, std::vector<actor_report> actors,
-                           std::vector<std::pair<std::string, caf::actor>> supervisors);
+                           std::vector<std::pair<std::string, caf::actor>> supervisors,
+                           std::function<caf::expected<caf::actor>(const std::string&)> spawn);
+
+/// `(spawn, name)`: the request a supervisor sends to the introspection actor of a child's node.
+using remote_spawn_atom = caf::atom_constant<caf::atom("spawn")>;
 
 /// Escapes `x` for use inside a JSON string literal.
 std::string json_escape(const std::string& x);

@@ -137,6 +137,25 @@ caf::expected<caf::actor> node::spawn_placed(const actor_spec& spec) {
   return handle;
 }
 
+caf::expected<caf::actor> node::spawn_remote(const actor_spec& spec) {
+  // Runs inside the supervisor's handler: every step is bounded by the app's timeouts.
+  if (!remote_)
+    return make_error(errc::not_found, "node " + name_ + " has no bridges to reach " + spec.node);
+  if (auto err = connect(spec.node))
+    return make_error(errc::peer_lost, "cannot reach node " + spec.node + ": " + describe(err));
+  auto agent = remote_->lookup(spec.node, introspection_name, app_.bridges.lookup_timeout);
+  if (!agent)
+    return std::move(agent.error());
+  caf::expected<caf::actor> result{caf::error{}};
+  caf::scoped_actor self{*sys_};
+  self->request(*agent, app_.bridges.lookup_timeout, remote_spawn_atom::value, spec.name)
+    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
+             [&](caf::error& err) { result = std::move(err); });
+  if (result)
+    log_->info("spawned {} on node {}", spec.name, spec.node);
+  return result;
+}
+
 caf::actor node::spawn_supervisor_entry(const supervisor_entry& entry,
                                         const std::map<std::string, caf::actor>& relays) {
   supervisor_spec spec;
@@ -153,7 +172,10 @@ caf::actor node::spawn_supervisor_entry(const supervisor_entry& entry,
     c.relay = relays.at(child);
     if (auto actor = app_.find_actor(child)) {
       c.restart = parse_restart_type(actor->restart).value_or(restart_type::permanent);
-      c.start = [this, actor] { return spawn_placed(*actor); };
+      if (actor->node == name_)
+        c.start = [this, actor] { return spawn_placed(*actor); };
+      else
+        c.start = [this, actor] { return spawn_remote(*actor); };
     } else {
       auto nested = app_.find_supervisor(child);
       c.start = [this, nested, &relays]() -> caf::expected<caf::actor> {
@@ -217,8 +239,21 @@ caf::error node::start() {
       reports.push_back({name, spec ? spec->type : std::string{"?"}, hdl});
     }
   }
-  auto intro
-    = sys_->spawn(introspector, name_, app_.name, std::move(reports), std::move(supervisors));
+  // Supervisors on other nodes start the actors they supervise here through this agent.
+  auto spawn_for_peer = [this](const std::string& who) -> caf::expected<caf::actor> {
+    auto spec = app_.find_actor(who);
+    auto sup = app_.supervisor_of(who);
+    if (!spec || spec->node != name_ || !sup || sup->node == name_)
+      return make_error(errc::not_found,
+                        "node " + name_ + " hosts no remotely supervised actor named " + who);
+    auto hdl = spawn_placed(*spec);
+    if (hdl)
+      put(who, *hdl); // found by name here, stopped with the node
+    return hdl;
+  };
+  auto intro = sys_->spawn(
+    introspector, name_, app_.name, std::move(reports), std::move(supervisors),
+    std::function<caf::expected<caf::actor>(const std::string&)>{std::move(spawn_for_peer)});
   std::lock_guard<std::mutex> guard{mtx_};
   introspector_ = std::move(intro);
   return caf::none;
@@ -244,15 +279,21 @@ caf::expected<caf::actor> node::lookup(const std::string& name) const {
   if (auto hdl = registry_.get(name))
     return *hdl;
   auto spec = app_.find_actor(name);
-  if (!spec || spec->node == name_)
+  std::string home = spec ? spec->node : std::string{};
+  // A child supervised from another node is registered on its own node too, so that callers
+  // anywhere reach it directly: replies from there cannot be routed through a third node (the
+  // bridges connect pairs of nodes), so the supervisor's relay serves only its own node.
+  if (auto entry = app_.find_supervisor(name))
+    home = entry->node;
+  if (home.empty() || home == name_)
     return make_error(errc::not_found, "no actor named " + name + " on node " + name_);
   if (!remote_)
-    return make_error(errc::not_found, "actor " + name + " runs on node " + spec->node
-                                         + ", and node " + name_ + " has no bridge to it");
-  if (auto err = connect(spec->node))
-    return make_error(errc::peer_lost, "cannot reach node " + spec->node + " (which hosts " + name
+    return make_error(errc::not_found, "actor " + name + " runs on node " + home + ", and node "
+                                         + name_ + " has no bridge to it");
+  if (auto err = connect(home))
+    return make_error(errc::peer_lost, "cannot reach node " + home + " (which hosts " + name
                                          + "): " + describe(err));
-  return remote_->lookup(spec->node, name, app_.bridges.lookup_timeout);
+  return remote_->lookup(home, name, app_.bridges.lookup_timeout);
 }
 
 void node::put(const std::string& name, caf::actor handle) {

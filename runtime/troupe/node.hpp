@@ -129,6 +129,8 @@ private:
 
   caf::expected<caf::actor> spawn_placed(const actor_spec& spec);
 
+  caf::expected<caf::actor> spawn_remote(const actor_spec& spec);
+
   caf::actor spawn_supervisor_entry(const supervisor_entry& entry,
                                     const std::map<std::string, caf::actor>& relays);
 

@@ -252,7 +252,7 @@ CAF_TEST(bad supervisors are rejected) {
   CHECK_ERROR(header
                 + "[nodes.other]\n[[actors]]\nname = \"m\"\ntype = \"echo\"\nnode = \"other\"\n"
                   "[[supervisors]]\nname = \"s\"\nnode = \"main\"\nchildren = [\"m\"]\n",
-              "app.toml:12: supervisors.s.children:", "not supported yet");
+              "app.toml:12: supervisors.s.children:", "cannot reach");
   CHECK_ERROR(actors + "restart = \"sometimes\"\n",
               "app.toml:7: actors.m.restart:", "unknown restart type");
 }

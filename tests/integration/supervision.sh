@@ -1,0 +1,87 @@
+# Supervision across processes: a driver crash inside a supervised slow-config app, and a child
+# that lives on another node than its supervisor, restarted after its node was killed.
+source "$(dirname "$0")/lib.sh"
+
+# 1. readConfig crashes the driver; its supervisor restarts it on a fresh thread, re-initialized;
+#    the user sees an error only for what was in flight.
+cat > "$WORK/crash.toml" <<TOML
+[app]
+name = "crash-$$"
+log_dir = "$WORK/logs"
+[nodes.main]
+[[actors]]
+name = "mylib"
+type = "mylib_driver"
+params = { read_config = ["1s", "1s"], crash_probability = 1.0 }
+[[actors]]
+name = "config"
+type = "config_supervisor"
+params = { driver = "mylib", idle_before_reload = "0s" }
+[[supervisors]]
+name = "sup"
+strategy = "one_for_one"
+backoff = { initial = "50ms" }
+children = ["mylib", "config"]
+TOML
+coproc PROG { timeout 60 "$BIN/prog" "$WORK/crash.toml"; }
+ask() { echo "$1" >&"${PROG[1]}"; read -r -t 10 reply <&"${PROG[0]}" || reply="<no answer>"; }
+ask init; check "init" OK "$reply"
+ask "calc 1"; check "calc before the crash" 2 "$reply"
+ask reload; check "reload" OK "$reply"
+ask "calc 1"; check "calc during the reload" CALC-FAIL "$reply"
+result=""
+for _ in $(seq 50); do sleep 0.1; ask "calc 1"; [[ "$reply" == 2 ]] && { result=$reply; break; }; done
+check "calc after the crash reaches the restarted, re-initialized driver" 2 "$result"
+echo quit >&"${PROG[1]}"; wait "$PROG_PID"; check "prog exit code" 0 "$?"
+grep -q "mylib_driver: mylib: readConfig crashed" "$WORK/logs/main.log" && pass "crash logged" || fail "no crash in log"
+grep -q "init on restart" "$WORK/logs/main.log" && pass "restarted driver re-initialized" || fail "no re-init in log"
+
+# 2. A supervisor on node "boss" supervises "worker" on node "work"; kill -9 of node work: the
+#    launcher restarts the node, the supervisor restarts the worker there, the name works again.
+cat > "$WORK/remote.toml" <<TOML
+[app]
+name = "remote-$$"
+log_dir = "$WORK/logs"
+[bridges]
+heartbeat_interval = "100ms"
+heartbeat_timeout = "600ms"
+connect_timeout = "1s"
+[nodes.work]
+listen = "ipc://$WORK/work.sock"
+[nodes.boss]
+listen = "ipc://$WORK/boss.sock"
+[[actors]]
+name = "worker"
+type = "echo"
+node = "work"
+[[supervisors]]
+name = "boss-sup"
+node = "boss"
+intensity = { max_restarts = 10, within = "30s" }
+backoff = { initial = "100ms", max = "1s" }
+children = ["worker"]
+TOML
+APP=$WORK/remote.toml
+"$BIN/troupe" run "$APP" 2> "$WORK/remote.err" &
+pid=$!
+for _ in $(seq 200); do grep -q "running with 2 nodes" "$WORK/logs/launcher.log" 2>/dev/null && break; sleep 0.05; done
+check "call the remotely supervised worker" 5 "$(timeout 10 "$BIN/troupe" call "$APP" worker 5 2>&1 || true)"
+ps_out=$(timeout 20 "$BIN/troupe" ps "$APP")
+[[ "$ps_out" == *"worker  echo  running  restarts 0"* ]] && pass "ps shows the remote child" || fail "ps: $ps_out"
+kill -9 "$(pgrep -P "$pid" -f -- "--node work$")"
+t0=$(now_ms); out=""
+while (( $(now_ms) - t0 < 10000 )); do
+  out=$(timeout 5 "$BIN/troupe" call "$APP" worker 6 2>&1 || true)
+  [[ "$out" == 6 ]] && break
+  sleep 0.1
+done
+check "the same name works after the node restart" 6 "$out"
+echo "# back after $(( $(now_ms) - t0 )) ms"
+ps_out=$(timeout 20 "$BIN/troupe" ps "$APP")
+[[ "$ps_out" == *"worker  echo  running  restarts 1"* ]] && pass "ps shows the child's restart" || fail "ps: $ps_out"
+[[ "$ps_out" == *"node work  pid "*"  restarts 1  running"* ]] && pass "ps shows the node's restart" || fail "ps: $ps_out"
+set +e; timeout 40 "$BIN/troupe" stop "$APP" >/dev/null; rc=$?; wait "$pid"; set -e
+check "troupe stop" 0 "$rc"
+check "no process left" 0 "$(pgrep -f -- "$APP" | wc -l || true)"
+
+finish
