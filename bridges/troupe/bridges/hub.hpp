@@ -115,8 +115,9 @@ public:
   caf::expected<caf::actor> remote_lookup(const std::string& peer_node, const std::string& name,
                                           std::chrono::milliseconds timeout);
 
-  /// Ends every session with a goodbye frame, fails what is in flight, closes the sockets and
-  /// joins the I/O thread. Bounded in time; idempotent.
+  /// Ends every session with a goodbye frame (waiting at most 250 ms for the peers' confirmation),
+  /// fails what is in flight, flushes for at most 250 ms, closes the sockets and joins the I/O
+  /// thread. Idempotent.
   void stop();
 
   /// Returns a snapshot of the counters.
