@@ -254,7 +254,8 @@ public:
     if (detail::spin_until(progressed, opts.spin))
       return shm_wait_result::ok;
     for (;;) {
-      request_space();
+      if (request_space())
+        return shm_wait_result::ok;
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline)
         return progressed() ? shm_wait_result::ok : shm_wait_result::timed_out;
@@ -267,9 +268,12 @@ public:
     }
   }
 
-  /// Asks the consumer to ring the writer door on its next consumption.
-  void request_space() {
+  /// Asks the consumer to ring the writer door on its next consumption; returns whether space was
+  /// freed meanwhile (then no ring will come and the caller retries at once).
+  bool request_space() {
     ring_->want_space.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return space_freed();
   }
 
   /// Returns whether the consumer freed space since the last failed write.
