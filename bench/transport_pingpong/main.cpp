@@ -956,6 +956,9 @@ public:
     child_.stop();
     stop_system();
     pin_self(all_cpus());
+    // The server leaves with _exit, before libzmq removes the socket file.
+    if (transport_ == "ipc")
+      ::unlink(("/tmp/troupe-bench-" + std::to_string(getpid()) + ".ipc").c_str());
   }
 
   pid_t server_pid() const override {
@@ -1246,6 +1249,9 @@ int main(int argc, char** argv) {
       continue;
     results.push_back(measure(*p, opts));
   }
+  // Servers leave with _exit or close their ROUTER asynchronously: remove the ipc socket files.
+  for (auto prefix : {"/tmp/troupe-bench-", "/tmp/troupe-bench-raw-", "/tmp/troupe-bench-model-"})
+    ::unlink((prefix + std::to_string(getpid()) + ".ipc").c_str());
   const char* pin = opts.pin == pin_mode::split ? "split" : opts.pin == pin_mode::one ? "one" : "none";
   std::printf("\npayload %zu B; round trip: %zu warm-up + %zu timed; one-way: %zu msgs, median of "
               "%zu runs (+1 warm-up); pin %s; %d CPUs\n\n",
