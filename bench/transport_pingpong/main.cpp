@@ -3,27 +3,30 @@
 //
 // Paths (one small class each, all behind `path`):
 //   caf-local-*      CAF actors in one actor_system (no network)
+//   raw-shm-ring     the bridges' shm SPSC ring between two processes, hybrid waiting, no actors
 //   raw-zmq-ipc/tcp  libzmq DEALER -> ROUTER, 32 B frames: the floor of each transport
-//   troupe-ipc/tcp   troupe::bridges::hub over ZeroMQ, server node in a forked child process
+//   troupe-shm/ipc/tcp  troupe::bridges::hub over shm / ZeroMQ, server node in a forked child
+//   *-actor          the same, but the client is an event-based actor, not a scoped actor
 //   model-*          raw libzmq plus the bridge's thread hand-offs, no CAF (see the section)
 //   basp-tcp-*       CAF's own BASP (io::middleman publish / remote_actor), forked child process
 //
 // The client side always runs in this process, in the main thread; the server side of every
 // remote path runs in a child forked before the client creates any thread. Round trip: a 32 B
-// request and its 32 B reply (raw: blocking zmq send/recv; actors: scoped_actor request/receive).
+// request and its 32 B reply (raw: blocking zmq send/recv or ring push/wait; actors: scoped_actor
+// request/receive, or request/then from an event-based actor for the *-actor paths).
 // One-way: N messages of 32 B, then a "wait" request that the receiver answers once it has
 // counted N; time from the first send to that answer.
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -59,6 +62,8 @@
 #include "caf/stateful_actor.hpp"
 
 #include "troupe/bridges/hub.hpp"
+#include "troupe/bridges/shm_ring.hpp"
+#include "troupe/bridges/shm_segment.hpp"
 
 // Marker for uprobes (`perf probe -x bench_transport_pingpong troupe_bench_mark where=%di`):
 // 0 = client sends a request, 1 = server handler runs, 2 = client has the reply. An empty call
@@ -72,6 +77,7 @@ namespace {
 using clk = std::chrono::steady_clock;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using run_atom = caf::atom_constant<caf::atom("run")>;
 
 // -- options ----------------------------------------------------------------------------------
 
@@ -283,6 +289,19 @@ public:
   virtual std::string setup() = 0;
   /// One request of `payload` bytes and its reply of the same size; false on failure.
   virtual bool round_trip() = 0;
+  /// Runs `n` round trips back to back and appends the latency of each (µs) to `lat` unless it
+  /// is null. The default times `round_trip()` in this thread; a path whose client is an
+  /// event-based actor overrides it to run the same loop inside the actor.
+  virtual bool round_trips(size_t n, std::vector<double>* lat) {
+    for (size_t i = 0; i < n; ++i) {
+      auto t0 = clk::now();
+      if (!round_trip())
+        return false;
+      if (lat != nullptr)
+        lat->push_back(std::chrono::duration<double, std::micro>(clk::now() - t0).count());
+    }
+    return true;
+  }
   /// Sends `n` one-way messages and returns once the receiver has counted all of them.
   virtual bool one_way(size_t n) = 0;
   virtual void teardown() = 0;
@@ -344,11 +363,88 @@ std::unique_ptr<caf::actor_system_config> make_config(bool sharing, bool middlem
   return cfg;
 }
 
-// Client side shared by every actor path: a scoped actor talking to `server_`.
+// The event-based client of the `*-actor` paths: on {run, n} it makes n round trips to the server
+// one after the other (the next request leaves from the reply handler), appends each latency to
+// `lat` and then answers. The scoped actor that asked waits once per batch, not per round trip.
+struct pinger_state {
+  caf::actor server;
+  std::string payload;
+  std::vector<double>* lat = nullptr; // owned by the path, read after the answer
+  size_t left = 0;
+  bool record = false;
+  bool ok = true;
+  clk::time_point t0;
+  caf::response_promise rp;
+};
+
+void ping_next(caf::stateful_actor<pinger_state>* self) {
+  auto& st = self->state;
+  troupe_bench_mark(0);
+  st.t0 = clk::now();
+  self->request(st.server, caf::infinite, ping_atom::value, st.payload)
+    .then(
+      [self](const std::string& x) {
+        auto t1 = clk::now();
+        troupe_bench_mark(2);
+        auto& s = self->state;
+        if (s.record)
+          s.lat->push_back(std::chrono::duration<double, std::micro>(t1 - s.t0).count());
+        s.ok = s.ok && x.size() == s.payload.size();
+        if (--s.left > 0)
+          ping_next(self);
+        else
+          s.rp.deliver(s.ok);
+      },
+      [self](caf::error&) {
+        self->state.left = 0;
+        self->state.rp.deliver(false);
+      });
+}
+
+caf::behavior pinger(caf::stateful_actor<pinger_state>* self, caf::actor server,
+                     std::string payload, std::vector<double>* lat) {
+  self->state.server = std::move(server);
+  self->state.payload = std::move(payload);
+  self->state.lat = lat;
+  return {
+    [self](run_atom, uint64_t n, bool record) -> caf::result<bool> {
+      auto& st = self->state;
+      if (n == 0)
+        return true;
+      st.left = n;
+      st.record = record;
+      st.ok = true;
+      st.rp = self->make_response_promise();
+      ping_next(self);
+      return st.rp;
+    },
+  };
+}
+
+// Client side shared by every actor path: a scoped actor talking to `server_`; with
+// `event_client`, round trips come from an event-based actor instead (`pinger`), because a scoped
+// actor's blocking receive always costs a condition-variable wakeup of the waiting thread.
 class actor_client : public path {
 public:
-  explicit actor_client(const options& opts) : payload_(opts.payload, 'x') {
+  explicit actor_client(const options& opts, bool event_client = false)
+    : payload_(opts.payload, 'x'), event_client_(event_client) {
     // nop
+  }
+
+  bool round_trips(size_t n, std::vector<double>* lat) override {
+    if (!event_client_)
+      return path::round_trips(n, lat);
+    if (!pinger_)
+      pinger_ = sys_->spawn(pinger, server_, payload_, &lat_);
+    lat_.clear();
+    lat_.reserve(n);
+    bool ok = false;
+    (*self_)
+      ->request(pinger_, caf::infinite, run_atom::value, static_cast<uint64_t>(n), lat != nullptr)
+      .receive([&](bool x) { ok = x; }, [&](caf::error& err) { report(err); });
+    if (lat != nullptr)
+      lat->insert(lat->end(), lat_.begin(), lat_.end());
+    return ok;
   }
 
   bool round_trip() override {
@@ -385,6 +481,11 @@ protected:
   }
 
   void stop_client() {
+    if (pinger_) {
+      sys_->registry().erase(pinger_.id());
+      caf::anon_send_exit(pinger_, caf::exit_reason::user_shutdown);
+      pinger_ = nullptr;
+    }
     if (self_) {
       // Troupe's proxies register senders by id so that replies find them.
       sys_->registry().erase((*self_)->id());
@@ -399,6 +500,9 @@ protected:
   }
 
   std::string payload_;
+  bool event_client_;
+  caf::actor pinger_;
+  std::vector<double> lat_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::optional<caf::scoped_actor> self_;
@@ -409,12 +513,14 @@ protected:
 
 class caf_local final : public actor_client {
 public:
-  caf_local(const options& opts, bool sharing) : actor_client(opts), sharing_(sharing) {
+  caf_local(const options& opts, bool sharing, bool event_client = false)
+    : actor_client(opts, event_client), sharing_(sharing) {
     // nop
   }
 
   std::string name() const override {
-    return sharing_ ? "caf-local-sharing" : "caf-local-stealing";
+    return std::string{sharing_ ? "caf-local-sharing" : "caf-local-stealing"}
+           + (event_client_ ? "-actor" : "");
   }
 
   std::string group() const override {
@@ -563,6 +669,165 @@ private:
   std::optional<zmq::socket_t> sock_;
   std::string ping_;
   std::string oneway_;
+};
+
+// -- raw shared-memory ring -------------------------------------------------------------------
+//
+// The troupe::bridges SPSC ring (shm_ring.hpp) in one shm segment, one ring per direction, 32 B
+// records, no actors and no codec. Both sides wait like the shm transport's I/O thread does:
+// spin `shm_wait_options::spin` (5 µs), then sleep on the ring's futex doorbell. The floor of the
+// shm group.
+
+namespace bridges = troupe::bridges;
+
+constexpr size_t ring_capacity = size_t{1} << 20; // the shm transport's default
+
+// Pushes one record, waiting for space (the peer consumes continuously); false on timeout.
+bool ring_push(bridges::shm_ring_producer& tx, const void* data, size_t n) {
+  return tx.push(data, n, std::chrono::seconds{10}, [] { return false; })
+         == bridges::shm_wait_result::ok;
+}
+
+// Server: 'P' records are echoed, 'O' records counted, a 'W' record answered with the count.
+void raw_ring_server(int ready_fd, int ctl_fd, bridges::shm_ring_block* in,
+                     bridges::shm_ring_block* out) {
+  bridges::shm_ring_consumer rx{&in->ring, &in->reader_door, &in->writer_door};
+  bridges::shm_ring_producer tx{&out->ring, &out->reader_door, &out->writer_door};
+  write_line(ready_fd, "ready");
+  auto stop = [ctl_fd] {
+    pollfd pfd{ctl_fd, POLLIN, 0};
+    return ::poll(&pfd, 1, 0) > 0;
+  };
+  uint64_t count = 0;
+  for (;;) {
+    auto res = rx.wait(std::chrono::hours{1}, stop);
+    if (res == bridges::shm_wait_result::aborted)
+      return;
+    if (res != bridges::shm_wait_result::ok)
+      continue;
+    rx.poll([&](const char* data, size_t size) {
+      if (size == 0)
+        return;
+      if (data[0] == 'O') {
+        ++count;
+      } else if (data[0] == 'P') {
+        troupe_bench_mark(1);
+        ring_push(tx, data, size);
+      } else if (data[0] == 'W') {
+        ring_push(tx, &count, sizeof(count));
+        count = 0;
+      }
+    });
+  }
+}
+
+class raw_shm_ring final : public path {
+public:
+  explicit raw_shm_ring(const options& opts) : opts_(opts) {
+    // nop
+  }
+
+  std::string name() const override {
+    return "raw-shm-ring";
+  }
+
+  std::string group() const override {
+    return "shm";
+  }
+
+  bool baseline() const override {
+    return true;
+  }
+
+  std::string setup() override {
+    auto block = bridges::shm_ring_block::bytes(ring_capacity);
+    auto seg
+      = bridges::shm_segment::create("/troupe-bench-ring-" + std::to_string(getpid()), 2 * block);
+    if (!seg)
+      return "shm_segment::create failed";
+    seg_ = std::move(*seg);
+    // The child inherits the mapping across fork: drop the name at once so that nothing is left
+    // in /dev/shm even if the run is killed.
+    seg_.unlink();
+    auto* base = static_cast<char*>(seg_.data());
+    auto* to_server = bridges::shm_ring_block::init(base, ring_capacity);
+    auto* to_client = bridges::shm_ring_block::init(base + block, ring_capacity);
+    auto ready = child_.start(server_cpus(opts_.pin), [to_server, to_client](int r, int ctl) {
+      raw_ring_server(r, ctl, to_server, to_client);
+    });
+    if (ready.empty())
+      return "server did not start";
+    pin_self(client_cpus(opts_.pin));
+    tx_ = bridges::shm_ring_producer{&to_server->ring, &to_server->reader_door,
+                                     &to_server->writer_door};
+    rx_ = bridges::shm_ring_consumer{&to_client->ring, &to_client->reader_door,
+                                     &to_client->writer_door};
+    ping_.assign(opts_.payload, 'x');
+    ping_[0] = 'P';
+    return {};
+  }
+
+  bool round_trip() override {
+    troupe_bench_mark(0);
+    if (!ring_push(tx_, ping_.data(), ping_.size()))
+      return false;
+    size_t got = 0;
+    if (!receive_one(got))
+      return false;
+    troupe_bench_mark(2);
+    return got == ping_.size();
+  }
+
+  bool one_way(size_t n) override {
+    auto msg = ping_;
+    msg[0] = 'O';
+    for (size_t i = 0; i < n; ++i)
+      if (!ring_push(tx_, msg.data(), msg.size()))
+        return false;
+    msg[0] = 'W';
+    if (!ring_push(tx_, msg.data(), msg.size()))
+      return false;
+    size_t got = 0;
+    return receive_one(got, &count_) && got == sizeof(uint64_t) && count_ == n;
+  }
+
+  void teardown() override {
+    child_.stop();
+    tx_ = bridges::shm_ring_producer{};
+    rx_ = bridges::shm_ring_consumer{};
+    seg_ = bridges::shm_segment{};
+    pin_self(all_cpus());
+  }
+
+  pid_t server_pid() const override {
+    return child_.pid();
+  }
+
+private:
+  // Waits (hybrid) for one reply record; stores its size and, if `out`, its first 8 bytes.
+  bool receive_one(size_t& size, uint64_t* out = nullptr) {
+    for (;;) {
+      if (rx_.wait(std::chrono::seconds{10}, [] { return false; }) != bridges::shm_wait_result::ok)
+        return false;
+      auto n = rx_.poll(
+        [&](const char* data, size_t sz) {
+          size = sz;
+          if (out != nullptr && sz >= sizeof(uint64_t))
+            std::memcpy(out, data, sizeof(uint64_t));
+        },
+        1);
+      if (n > 0 && size > 0)
+        return true;
+    }
+  }
+
+  const options& opts_;
+  child_process child_;
+  bridges::shm_segment seg_;
+  bridges::shm_ring_producer tx_;
+  bridges::shm_ring_consumer rx_;
+  std::string ping_;
+  uint64_t count_ = 0;
 };
 
 // -- models of the bridge's thread structure, without CAF or a codec ---------------------------
@@ -845,8 +1110,8 @@ private:
       }
       for (auto& x : outbox_.take())
         sock_->send(zmq::buffer(x), zmq::send_flags::none);
-      zmq::pollitem_t items[] = {{sock_->handle(), 0, ZMQ_POLLIN, 0},
-                                 {nullptr, outbox_.fd, ZMQ_POLLIN, 0}};
+      zmq::pollitem_t items[]
+        = {{sock_->handle(), 0, ZMQ_POLLIN, 0}, {nullptr, outbox_.fd, ZMQ_POLLIN, 0}};
       outbox_.sleeping.store(true);
       auto timeout = outbox_.empty() && running_ ? -1 : 0;
       zmq::poll(items, 2, std::chrono::milliseconds{timeout});
@@ -900,13 +1165,13 @@ void troupe_server(int ready_fd, int ctl_fd, const std::string& endpoint) {
 
 class troupe_path final : public actor_client {
 public:
-  troupe_path(const options& opts, std::string transport)
-    : actor_client(opts), opts_(opts), transport_(std::move(transport)) {
+  troupe_path(const options& opts, std::string transport, bool event_client = false)
+    : actor_client(opts, event_client), opts_(opts), transport_(std::move(transport)) {
     // nop
   }
 
   std::string name() const override {
-    return "troupe-" + transport_;
+    return "troupe-" + transport_ + (event_client_ ? "-actor" : "");
   }
 
   std::string group() const override {
@@ -917,7 +1182,8 @@ public:
     spdlog::set_level(spdlog::level::warn);
     auto endpoint = transport_ == "ipc"
                       ? "ipc:///tmp/troupe-bench-" + std::to_string(getpid()) + ".ipc"
-                      : std::string{"tcp://127.0.0.1:*"};
+                    : transport_ == "shm" ? "shm://troupe-bench-" + std::to_string(getpid())
+                                          : std::string{"tcp://127.0.0.1:*"};
     auto bound = child_.start(server_cpus(opts_.pin), [endpoint](int ready, int ctl) {
       troupe_server(ready, ctl, endpoint);
     });
@@ -1003,9 +1269,8 @@ public:
 
   std::string setup() override {
     auto sharing = sharing_;
-    auto port = child_.start(server_cpus(opts_.pin), [sharing](int ready, int ctl) {
-      basp_server(ready, ctl, sharing);
-    });
+    auto port = child_.start(server_cpus(opts_.pin),
+                             [sharing](int ready, int ctl) { basp_server(ready, ctl, sharing); });
     if (port.empty())
       return "server did not start";
     pin_self(client_cpus(opts_.pin));
@@ -1080,23 +1345,16 @@ result measure(path& p, const options& opts) {
     p.teardown();
     return r;
   }
-  for (size_t i = 0; i < opts.rt_warmup; ++i)
-    if (!p.round_trip()) {
-      r.error = "round trip failed during warm-up";
-      p.teardown();
-      return r;
-    }
+  if (!p.round_trips(opts.rt_warmup, nullptr)) {
+    r.error = "round trip failed during warm-up";
+    p.teardown();
+    return r;
+  }
   std::vector<double> lat;
   lat.reserve(opts.rt_iters);
   auto before = sample_both(p.server_pid());
-  for (size_t i = 0; i < opts.rt_iters; ++i) {
-    auto t0 = clk::now();
-    if (!p.round_trip()) {
-      r.error = "round trip failed";
-      break;
-    }
-    lat.push_back(std::chrono::duration<double, std::micro>(clk::now() - t0).count());
-  }
+  if (!p.round_trips(opts.rt_iters, &lat))
+    r.error = "round trip failed";
   auto after = sample_both(p.server_pid());
   if (!lat.empty()) {
     double sum = 0;
@@ -1176,8 +1434,10 @@ void print_table(const std::vector<result>& rs) {
 void usage_text() {
   std::printf(
     "usage: bench_transport_pingpong [--quick] [--only NAME[,NAME...]] [--pin split|one|none]\n"
-    "                                [--rt N] [--warmup N] [--oneway N] [--runs N]\n"
-    "paths: caf-local-stealing caf-local-sharing raw-zmq-ipc model-bridge-ipc model-inline-ipc\n"
+    "                                [--rt N] [--warmup N] [--oneway N] [--runs N] [--payload B]\n"
+    "paths: caf-local-stealing caf-local-stealing-actor caf-local-sharing caf-local-sharing-actor\n"
+    "       raw-shm-ring troupe-shm troupe-shm-actor raw-zmq-ipc model-bridge-ipc "
+    "model-inline-ipc\n"
     "       troupe-ipc raw-zmq-tcp model-bridge-tcp model-inline-tcp troupe-tcp\n"
     "       basp-tcp-stealing basp-tcp-sharing (--only matches substrings)\n"
     "--pin split (default): client process on CPU 0, server process on CPU 1; one: both on\n"
@@ -1217,6 +1477,8 @@ int main(int argc, char** argv) {
       opts.rt_warmup = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--oneway") {
       opts.ow_msgs = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--payload") {
+      opts.payload = std::max<size_t>(std::strtoull(next().c_str(), nullptr, 10), 8);
     } else if (a == "--runs") {
       opts.ow_runs = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--help" || a == "-h") {
@@ -1229,7 +1491,12 @@ int main(int argc, char** argv) {
   }
   std::vector<std::unique_ptr<path>> paths;
   paths.push_back(std::make_unique<caf_local>(opts, false));
+  paths.push_back(std::make_unique<caf_local>(opts, false, true));
   paths.push_back(std::make_unique<caf_local>(opts, true));
+  paths.push_back(std::make_unique<caf_local>(opts, true, true));
+  paths.push_back(std::make_unique<raw_shm_ring>(opts));
+  paths.push_back(std::make_unique<troupe_path>(opts, "shm"));
+  paths.push_back(std::make_unique<troupe_path>(opts, "shm", true));
   paths.push_back(std::make_unique<raw_zmq>(opts, "ipc"));
   paths.push_back(std::make_unique<model_path>(opts, "ipc", false));
   paths.push_back(std::make_unique<model_path>(opts, "ipc", true));
@@ -1252,13 +1519,15 @@ int main(int argc, char** argv) {
   // Servers leave with _exit or close their ROUTER asynchronously: remove the ipc socket files.
   for (auto prefix : {"/tmp/troupe-bench-", "/tmp/troupe-bench-raw-", "/tmp/troupe-bench-model-"})
     ::unlink((prefix + std::to_string(getpid()) + ".ipc").c_str());
-  const char* pin = opts.pin == pin_mode::split ? "split" : opts.pin == pin_mode::one ? "one" : "none";
+  const char* pin = opts.pin == pin_mode::split ? "split"
+                    : opts.pin == pin_mode::one ? "one"
+                                                : "none";
   std::printf("\npayload %zu B; round trip: %zu warm-up + %zu timed; one-way: %zu msgs, median of "
               "%zu runs (+1 warm-up); pin %s; %d CPUs\n\n",
               opts.payload, opts.rt_warmup, opts.rt_iters, opts.ow_msgs, opts.ow_runs, pin,
               ncpus());
   print_table(results);
-  bool failed = std::any_of(results.begin(), results.end(),
-                            [](const result& r) { return !r.error.empty(); });
+  bool failed
+    = std::any_of(results.begin(), results.end(), [](const result& r) { return !r.error.empty(); });
   return failed ? 1 : 0;
 }
