@@ -410,7 +410,10 @@ private:
                          static_cast<short>(ZMQ_POLLIN | (router_backlog ? ZMQ_POLLOUT : 0)), 0});
         item_conns.push_back(0);
       }
-      auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      // Round up: poll's timeout has ms resolution, and a truncated one returns just before the
+      // tick, after which every pass polls with timeout 0 until the tick is due (a busy loop of
+      // up to 1 ms per tick, 1.6 % of a core on an idle node).
+      auto timeout = std::chrono::ceil<std::chrono::milliseconds>(
         next_tick - std::chrono::steady_clock::now());
       if (timeout.count() < 0)
         timeout = std::chrono::milliseconds{0};
