@@ -351,17 +351,22 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
                 << sup.max_restarts << " restarts in " << troupe::to_string_duration(sup.within)
                 << ")" << (status ? "" : "  -") << '\n';
       for (auto& child : sup.children) {
-        std::string state = "-";
+        std::string child_state = "-";
         std::string restarts = "-";
         if (status)
           for (auto& c : (*status)["children"].array)
             if (c["name"].text() == child) {
-              state = c["state"].text();
+              child_state = c["state"].text();
               restarts = c["restarts"].text();
             }
+        std::string msgs = "-";
+        if (parsed)
+          for (auto& r : (*parsed)["relays"].array)
+            if (r["name"].text() == child && r["forwarded"].type != troupe::json_value::kind::null)
+              msgs = r["forwarded"].text();
         auto a = app->find_actor(child);
         std::cout << "    " << child << "  " << (a ? a->type : std::string{"supervisor"}) << "  "
-                  << state << "  restarts " << restarts << '\n';
+                  << child_state << "  restarts " << restarts << "  messages " << msgs << '\n';
       }
     }
   }
