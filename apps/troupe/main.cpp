@@ -107,12 +107,9 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
   return 0;
 }
 
-/// After every launched node has ended: removes what a node killed with SIGKILL (and not
-/// restarted) could not, its ipc socket file and its shared-memory segments.
+/// After every launched node has ended: removes the shared-memory segments of a node that was
+/// killed with SIGKILL and not restarted (the launcher removes its ipc socket file).
 void remove_leftovers(const troupe::app_spec& app) {
-  for (auto& n : app.nodes)
-    if (n.launch && n.listen.rfind("ipc://", 0) == 0)
-      ::unlink(n.listen.substr(6).c_str());
   static_cast<void>(troupe::bridges::remove_stale_segments(
     "troupe." + troupe::bridges::shm_name_part(app.name) + "_"));
 }
