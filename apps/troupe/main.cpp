@@ -1,6 +1,7 @@
 // troupe: run and inspect Troupe apps.
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 
 #include "troupe/actors/catalog.hpp"
 #include "troupe/bridges/remote_nodes.hpp"
+#include "troupe/bridges/shm_segment.hpp"
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
@@ -105,6 +107,13 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
   return 0;
 }
 
+/// After every launched node has ended: removes the shared-memory segments of a node that was
+/// killed with SIGKILL and not restarted (the launcher removes its ipc socket file).
+void remove_leftovers(const troupe::app_spec& app) {
+  static_cast<void>(troupe::bridges::remove_stale_segments(
+    "troupe." + troupe::bridges::shm_name_part(app.name) + "_"));
+}
+
 int run(const std::string& file, const std::string& node_name, const troupe::catalog& types) {
   auto app = load(file, types);
   if (!app)
@@ -133,16 +142,25 @@ int run(const std::string& file, const std::string& node_name, const troupe::cat
   std::cerr << "troupe: starting " << launchable.size() << " nodes of app " << app->name
             << "; SIGINT or SIGTERM stops them\n";
   auto rc = troupe::launch_app(*app, opts, **log);
+  remove_leftovers(*app);
   std::cerr << "troupe: app " << app->name << " stopped\n";
   return rc;
 }
 
-/// Turns command-line words into message elements: integers, "quoted strings", bare atoms.
+/// Turns command-line words into message elements: integers, "quoted strings", @FILE (a string
+/// with the file's contents, for payloads too large for a command line), bare atoms.
 caf::expected<caf::message> make_call_message(const std::vector<std::string>& words) {
   caf::message_builder mb;
   for (auto& w : words) {
     if (w.size() >= 2 && w.front() == '"' && w.back() == '"') {
       mb.append(w.substr(1, w.size() - 2));
+      continue;
+    }
+    if (w.size() >= 2 && w.front() == '@') {
+      std::ifstream in{w.substr(1), std::ios::binary};
+      if (!in)
+        return troupe::make_error(troupe::errc::bad_request, "cannot read " + w.substr(1));
+      mb.append(std::string{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}});
       continue;
     }
     bool numeric
@@ -351,17 +369,22 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
                 << sup.max_restarts << " restarts in " << troupe::to_string_duration(sup.within)
                 << ")" << (status ? "" : "  -") << '\n';
       for (auto& child : sup.children) {
-        std::string state = "-";
+        std::string child_state = "-";
         std::string restarts = "-";
         if (status)
           for (auto& c : (*status)["children"].array)
             if (c["name"].text() == child) {
-              state = c["state"].text();
+              child_state = c["state"].text();
               restarts = c["restarts"].text();
             }
+        std::string msgs = "-";
+        if (parsed)
+          for (auto& r : (*parsed)["relays"].array)
+            if (r["name"].text() == child && r["forwarded"].type != troupe::json_value::kind::null)
+              msgs = r["forwarded"].text();
         auto a = app->find_actor(child);
         std::cout << "    " << child << "  " << (a ? a->type : std::string{"supervisor"}) << "  "
-                  << state << "  restarts " << restarts << '\n';
+                  << child_state << "  restarts " << restarts << "  messages " << msgs << '\n';
       }
     }
   }
@@ -395,7 +418,8 @@ int main(int argc, char** argv) {
   call_cmd->add_option("name", target, "the actor's app-wide name")->required();
   call_cmd
     ->add_option("args", words,
-                 "message elements: integers, \"quoted strings\", bare words as atoms")
+                 "message elements: integers, \"quoted strings\", @FILE (the file's contents "
+                 "as a string), bare words as atoms")
     ->required();
   call_cmd->add_option("--timeout", timeout_text, "longest wait for the reply")
     ->capture_default_str();

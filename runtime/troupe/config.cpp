@@ -221,9 +221,14 @@ std::string endpoint_problem(const std::string& x) {
       return "ipc path too long (at most 100 characters: it must fit a unix socket address)";
     return {};
   }
-  if (x == "shm")
-    return "the shm transport is not available yet (use tcp:// or ipc://)";
-  return "unknown transport (use \"tcp://HOST:PORT\" or \"ipc://PATH\")";
+  if (x.rfind("shm://", 0) == 0) {
+    auto name = x.substr(6);
+    if (name.empty() || name.size() > 200 || !valid_name(name))
+      return "an shm endpoint needs a name of letters, digits, '-', '_', '.', e.g. "
+             "\"shm://myapp.backend\" (or write \"shm\" for one derived from the app and node)";
+    return {};
+  }
+  return "unknown transport (use \"tcp://HOST:PORT\", \"ipc://PATH\" or \"shm\")";
 }
 
 const std::set<std::string> log_levels = {"trace", "debug", "info", "warn", "error", "off"};
@@ -374,6 +379,10 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       if (!i->second.is_string())
         r.fail(i->second, path + ".listen", "expected a string, got " + type_name(i->second));
       ns.listen = i->second.as_string().str;
+      // Shared memory within one host: the segment name carries app and node, so that two apps
+      // (or two nodes) never collide.
+      if (ns.listen == "shm")
+        ns.listen = "shm://" + app.name + "." + name;
       if (auto problem = endpoint_problem(ns.listen); !problem.empty())
         r.fail(i->second, path + ".listen", problem);
     }
@@ -409,7 +418,8 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
   if (auto i = top.find("bridges"); i != top.end()) {
     auto& tbl = r.require_table(i->second, "bridges");
     r.only_keys(tbl, "bridges",
-                {"heartbeat_interval", "heartbeat_timeout", "connect_timeout", "lookup_timeout"});
+                {"heartbeat_interval", "heartbeat_timeout", "connect_timeout", "lookup_timeout",
+                 "shm_ring_size", "shm_spin"});
     auto& t = tbl.as_table();
     auto get = [&](const char* key, timespan& out) {
       if (auto k = t.find(key); k != t.end()) {
@@ -422,6 +432,19 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     get("heartbeat_timeout", app.bridges.heartbeat_timeout);
     get("connect_timeout", app.bridges.connect_timeout);
     get("lookup_timeout", app.bridges.lookup_timeout);
+    if (auto k = t.find("shm_ring_size"); k != t.end()) {
+      auto ok = k->second.is_integer();
+      auto n = ok ? k->second.as_integer() : 0;
+      if (!ok || n < 1024 || n > (int64_t{1} << 30) || (n & (n - 1)) != 0)
+        r.fail(k->second, "bridges.shm_ring_size",
+               "expected a power of two from 1024 to 1073741824 (bytes per ring and direction)");
+      app.bridges.shm_ring_size = static_cast<size_t>(n);
+    }
+    if (auto k = t.find("shm_spin"); k != t.end()) {
+      app.bridges.shm_spin = read_duration(r, k->second, "bridges.shm_spin");
+      if (app.bridges.shm_spin.count() < 0 || app.bridges.shm_spin > std::chrono::milliseconds{10})
+        r.fail(k->second, "bridges.shm_spin", "must be from 0s to 10ms");
+    }
     if (app.bridges.heartbeat_timeout <= app.bridges.heartbeat_interval)
       r.fail(tbl, "bridges.heartbeat_timeout", "must be longer than bridges.heartbeat_interval");
   }

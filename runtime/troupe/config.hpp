@@ -22,8 +22,9 @@ struct node_spec {
   std::string name;
   /// Whether `troupe run` starts this node; `false` for nodes the user starts (like `prog`).
   bool launch = true;
-  /// Where the node accepts bridges from other nodes: `tcp://HOST:PORT` or `ipc://PATH`; empty
-  /// when the node only connects out.
+  /// Where the node accepts bridges from other nodes: `tcp://HOST:PORT`, `ipc://PATH` or
+  /// `shm://NAME` (the file's `"shm"` becomes `shm://APP.NODE`); empty when the node only connects
+  /// out.
   std::string listen;
   source_ref where;
 };
@@ -38,6 +39,10 @@ struct bridge_settings {
   timespan connect_timeout{std::chrono::seconds{5}};
   /// How long a lookup of a name on another node may take.
   timespan lookup_timeout{std::chrono::seconds{2}};
+  /// Bytes of each shared-memory ring (one per direction and node pair), a power of two.
+  size_t shm_ring_size = size_t{1} << 20;
+  /// How long a shared-memory bridge's reader spins before it sleeps on its futex.
+  timespan shm_spin{std::chrono::microseconds{5}};
 };
 
 /// One `[[actors]]` entry: an actor placed on a node.

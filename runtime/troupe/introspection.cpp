@@ -7,6 +7,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "troupe/errc.hpp"
+#include "troupe/relay.hpp"
 
 namespace troupe {
 
@@ -40,9 +41,11 @@ std::string json_escape(const std::string& x) {
 caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
                            std::string app, std::vector<actor_report> actors,
                            std::vector<std::pair<std::string, caf::actor>> supervisors,
+                           std::vector<std::pair<std::string, caf::actor>> relays,
                            std::function<caf::expected<caf::actor>(const std::string&)> spawn) {
   auto& st = self->state;
   st.supervisors = std::move(supervisors);
+  st.relays = std::move(relays);
   st.spawn = std::move(spawn);
   st.node = std::move(node);
   st.app = std::move(app);
@@ -77,31 +80,52 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
                + json_escape(a.state) + "\"}";
       }
       out += "]";
-      if (s.supervisors.empty())
-        return out + ",\"supervisors\":[]}";
-      // Ask every supervisor; answer once all replied (or failed), in declaration order.
+      // Ask every supervisor and relay; answer once all replied (or failed), in order.
       struct pending {
         caf::typed_response_promise<std::string> rp;
         std::string head;
-        std::vector<std::string> parts;
+        std::vector<std::string> sups;
+        std::vector<std::string> relays;
         size_t left;
       };
       auto p = std::make_shared<pending>(
         pending{self->make_response_promise<std::string>(), std::move(out),
-                std::vector<std::string>(s.supervisors.size(), "null"), s.supervisors.size()});
-      auto done = [p] {
-        if (--p->left > 0)
-          return;
+                std::vector<std::string>(s.supervisors.size(), "null"),
+                std::vector<std::string>(s.relays.size()), s.supervisors.size() + s.relays.size()});
+      for (size_t i = 0; i < s.relays.size(); ++i)
+        p->relays[i] = "{\"name\":\"" + json_escape(s.relays[i].first) + "\"}";
+      auto finish = [p] {
         std::string all = p->head + ",\"supervisors\":[";
-        for (size_t i = 0; i < p->parts.size(); ++i)
-          all += (i > 0 ? "," : "") + p->parts[i];
+        for (size_t i = 0; i < p->sups.size(); ++i)
+          all += (i > 0 ? "," : "") + p->sups[i];
+        all += "],\"relays\":[";
+        for (size_t i = 0; i < p->relays.size(); ++i)
+          all += (i > 0 ? "," : "") + p->relays[i];
         p->rp.deliver(all + "]}");
+      };
+      if (p->left == 0) {
+        finish();
+        return p->rp;
+      }
+      auto done = [p, finish] {
+        if (--p->left == 0)
+          finish();
       };
       for (size_t i = 0; i < s.supervisors.size(); ++i)
         self->request(s.supervisors[i].second, std::chrono::seconds{1}, status_atom::value)
           .then(
             [p, i, done](std::string& json) {
-              p->parts[i] = std::move(json);
+              p->sups[i] = std::move(json);
+              done();
+            },
+            [done](caf::error&) { done(); });
+      for (size_t i = 0; i < s.relays.size(); ++i)
+        self->request(s.relays[i].second, std::chrono::seconds{1}, relay_stat_atom::value)
+          .then(
+            [p, i, done, name = s.relays[i].first](uint64_t fwd, uint64_t refused, uint64_t) {
+              p->relays[i] = "{\"name\":\"" + json_escape(name) + "\",\"forwarded\":"
+                             + std::to_string(fwd) + ",\"refused\":" + std::to_string(refused)
+                             + "}";
               done();
             },
             [done](caf::error&) { done(); });

@@ -33,6 +33,8 @@ struct introspector_state {
   std::vector<actor_report> actors;
   /// Supervisors of the node (nested ones through their relays), asked for their status.
   std::vector<std::pair<std::string, caf::actor>> supervisors;
+  /// Relays of the node's supervised names, asked for their message counters.
+  std::vector<std::pair<std::string, caf::actor>> relays;
   /// Spawns an actor the app places on this node for a supervisor on another node.
   std::function<caf::expected<caf::actor>(const std::string&)> spawn;
 
@@ -40,7 +42,9 @@ struct introspector_state {
 };
 
 /// Answers `(status)` with a JSON object describing the node: `{"node", "app", "pid",
-/// "actors": [{"name", "type", "id", "state"}], "supervisors": [SUPERVISOR_STATUS...]}` where
+/// "actors": [{"name", "type", "id", "state"}], "supervisors": [SUPERVISOR_STATUS...],
+/// "relays": [{"name", "forwarded", "refused"}]}` (messages delivered through each supervised
+/// name, and requests refused while its actor was down), where
 /// each supervisor status is what the supervisor itself reports (see `to_json` in
 /// supervisor.hpp; a supervisor that does not answer within 1 s shows as `null`). Monitors every
 /// unsupervised actor it reports so that a terminated one shows as down with its exit reason.
@@ -50,6 +54,7 @@ struct introspector_state {
 caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
                            std::string app, std::vector<actor_report> actors,
                            std::vector<std::pair<std::string, caf::actor>> supervisors,
+                           std::vector<std::pair<std::string, caf::actor>> relays,
                            std::function<caf::expected<caf::actor>(const std::string&)> spawn);
 
 /// `(spawn, name)`: the request a supervisor sends to the introspection actor of a child's node.

@@ -251,8 +251,9 @@ caf::error node::start() {
       put(who, *hdl); // found by name here, stopped with the node
     return hdl;
   };
+  std::vector<std::pair<std::string, caf::actor>> relays(relays_.begin(), relays_.end());
   auto intro = sys_->spawn(
-    introspector, name_, app_.name, std::move(reports), std::move(supervisors),
+    introspector, name_, app_.name, std::move(reports), std::move(supervisors), std::move(relays),
     std::function<caf::expected<caf::actor>(const std::string&)>{std::move(spawn_for_peer)});
   std::lock_guard<std::mutex> guard{mtx_};
   introspector_ = std::move(intro);

@@ -73,6 +73,10 @@ caf::behavior relay(caf::stateful_actor<relay_state>* self, std::string child) {
     },
     [self](relay_clear_atom, std::string& why) { clear_target(self, std::move(why)); },
     [self](relay_get_atom) { return self->state.target; },
+    [self](relay_stat_atom) -> caf::result<uint64_t, uint64_t, uint64_t> {
+      auto& st = self->state;
+      return {st.forwarded, st.refused, st.dropped};
+    },
   };
 }
 

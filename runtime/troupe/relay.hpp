@@ -19,6 +19,9 @@ using relay_clear_atom = caf::atom_constant<caf::atom("relay_clr")>;
 /// `(relay_get)` → `caf::actor`: the current target, an invalid handle when there is none.
 using relay_get_atom = caf::atom_constant<caf::atom("relay_get")>;
 
+/// `(relay_stat)` → `(uint64 forwarded, uint64 refused, uint64 dropped)`: the relay's counters.
+using relay_stat_atom = caf::atom_constant<caf::atom("relay_stat")>;
+
 /// State of a relay.
 struct relay_state {
   /// The name clients know the target by; used in error messages.

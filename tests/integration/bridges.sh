@@ -1,7 +1,9 @@
 # Bridges across real processes, one body for every transport: bash bridges.sh BIN SRC TRANSPORT
 # Nodes "back" and "mid" run as separate `troupe run --node` processes; `troupe call` and `prog`
-# join as further nodes. Covers request/reply, errors, the slow-config app with CALC-FAIL, a
-# monitor and a link across nodes, kill -9 with a request in flight, restart, and garbage frames.
+# join as further nodes. Covers request/reply, errors, a 1 MiB round trip, the slow-config app with
+# CALC-FAIL, a monitor and a link across nodes, kill -9 with a request in flight, restart, garbage
+# frames (ZeroMQ transports: from a raw ZeroMQ peer; shm: tests/bridges/hub.cpp), and that a clean
+# stop leaves no socket file or shm segment.
 source "$(dirname "$0")/lib.sh"
 TRANSPORT=$3
 PY=/usr/bin/python3
@@ -10,6 +12,8 @@ endpoint() { # NAME
   case $TRANSPORT in
     ipc) echo "ipc://$WORK/$1.sock" ;;
     tcp) echo "tcp://127.0.0.1:$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" ;;
+    shm) echo "shm" ;; # becomes shm://APP.NODE
+    *) echo "unknown transport $TRANSPORT" >&2; exit 2 ;;
   esac
 }
 BACK=$(endpoint back)
@@ -81,6 +85,13 @@ check "error from the far side" 'error: not_initialized: calc before init' "$(ca
 check "unexpected message error" 'error: unexpected_message' "$(call config nonsense)"
 check "watcher sees the target alive" 'watching' "$(call watcher status)"
 
+# A 1 MiB string there and back (streamed in chunks through a 1 MiB shm ring).
+head -c 786432 /dev/urandom | base64 -w 0 > "$WORK/big" # exactly 1 MiB of text
+timeout 20 "$BIN/troupe" call "$APP" echo "@$WORK/big" > "$WORK/big.back" 2>&1 || true
+printf '\n' >> "$WORK/big"
+cmp -s "$WORK/big" "$WORK/big.back" && pass "1 MiB round trip" \
+  || fail "1 MiB round trip: $(head -c 200 "$WORK/big.back")"
+
 # The slow-config app with prog on its own node: results and a fast CALC-FAIL during a reload.
 coproc PROG { timeout 60 "$BIN/prog" "$APP" --node front; }
 ask() { echo "$1" >&"${PROG[1]}"; read -r -t 10 reply <&"${PROG[0]}" || reply="<no answer>"; }
@@ -122,6 +133,7 @@ start_node back; BACK_PID=$NODE_PID
 check "restarted node answers" '7' "$(call echo 7)"
 
 # Garbage to the back node's endpoint from a raw ZeroMQ peer: rejected, node keeps serving.
+if [[ $TRANSPORT != shm ]]; then
 $PY - "$BACK" <<'PYEOF'
 import os, sys, zmq
 ctx = zmq.Context()
@@ -140,6 +152,7 @@ ctx.term()
 PYEOF
 check "node serves after garbage frames" 'still 1' "$(call echo '"still"' 1)"
 kill -0 "$BACK_PID" 2>/dev/null && pass "node survived garbage" || fail "node died"
+fi
 
 # A clean stop: SIGTERM ends both nodes within a bound.
 t0=$(now_ms)
@@ -148,5 +161,12 @@ set +e; wait "$BACK_PID"; rc1=$?; wait "$MID_PID"; rc2=$?; set -e
 check "back exit code after SIGTERM" 0 "$rc1"
 check "mid exit code after SIGTERM" 0 "$rc2"
 (( $(now_ms) - t0 < 8000 )) && pass "both stopped in $(( $(now_ms) - t0 )) ms" || fail "slow stop"
+
+# Nothing left behind: no shm segment of this app (the killed incarnation's were removed by the
+# restarted node), no ipc socket file.
+left=$(ls /dev/shm | grep -F "bridges-$$" || true)
+[[ -z "$left" ]] && pass "no shm segment left" || fail "left in /dev/shm: $left"
+socks=$(ls "$WORK"/*.sock 2>/dev/null || true)
+[[ -z "$socks" ]] && pass "no ipc socket file left" || fail "ipc socket files left: $socks"
 
 finish

@@ -20,7 +20,8 @@ grep -q "node main stopped" "$WORK/logs/main.log" && pass "clean stop logged" ||
 
 # Several launchable nodes: one process each; troupe ps shows them; a node killed with -9 is
 # restarted and its names work again; more restarts than the intensity allows stop the app;
-# troupe stop (or SIGTERM) ends everything, leaving no process and no socket file.
+# troupe stop (or SIGTERM) ends everything, leaving no process, no socket file and no shm segment
+# (nodes a and c listen on ipc, node b on shared memory).
 cat > "$WORK/three.toml" <<TOML
 [app]
 name = "three-$$"
@@ -31,7 +32,7 @@ within = "60s"
 [nodes.a]
 listen = "ipc://$WORK/a.sock"
 [nodes.b]
-listen = "ipc://$WORK/b.sock"
+listen = "shm"
 [nodes.c]
 listen = "ipc://$WORK/c.sock"
 [[actors]]
@@ -63,6 +64,8 @@ node_pid() { pgrep -P "$1" -f -- "--node $2\$" || true; }
 "$BIN/troupe" run "$APP3" 2> "$WORK/launch.err" &
 pid=$!
 wait_for_log "running with 3 nodes" "$WORK/logs/launcher.log" && pass "three nodes started" || fail "launch: $(cat "$WORK/launch.err")"
+shm_left() { ls /dev/shm | grep -F "three-$$" || true; }
+[[ -n "$(shm_left)" ]] && pass "node b's shm segments exist while it runs" || fail "no shm segment for node b"
 check "three node processes" 3 "$(pgrep -P "$pid" -f -- "--node [abc]$" | wc -l || true)"
 check "call through node b to the driver on node a" "error: not_initialized: calc before init" \
   "$(timeout 10 "$BIN/troupe" call "$APP3" config calc 1 2>&1 || true)"
@@ -98,6 +101,7 @@ set +e; wait "$pid"; rc=$?; set -e
 check "launcher exit code after troupe stop" 0 "$rc"
 check "no node process left" 0 "$(pgrep -f -- "$APP3" | wc -l || true)"
 [[ -z "$(ls "$WORK"/*.sock 2>/dev/null)" ]] && pass "no ipc socket file left" || fail "socket files left: $(ls "$WORK")"
+[[ -z "$(shm_left)" ]] && pass "no shm segment left" || fail "shm segments left: $(shm_left)"
 set +e; timeout 20 "$BIN/troupe" stop "$APP3" 2>/dev/null; rc=$?; set -e
 check "troupe stop of a stopped app fails" 1 "$rc"
 
@@ -117,5 +121,9 @@ check "launcher exit code after too many restarts" 1 "$rc"
 grep -q "restart intensity exceeded (2 restarts within 1min): stopping the app" "$WORK/logs/launcher.log" \
   && pass "intensity log line" || fail "log: $(tail -3 "$WORK/logs/launcher.log")"
 check "no node process left after escalation" 0 "$(pgrep -f -- "$APP3" | wc -l || true)"
+[[ -z "$(shm_left)" ]] && pass "no shm segment left after escalation (node b was killed last)" \
+  || fail "shm segments left: $(shm_left)"
+[[ -z "$(ls "$WORK"/*.sock 2>/dev/null)" ]] && pass "no ipc socket file left after escalation" \
+  || fail "socket files left: $(ls "$WORK")"
 
 finish

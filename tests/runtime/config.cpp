@@ -257,6 +257,31 @@ CAF_TEST(bad supervisors are rejected) {
               "app.toml:7: actors.m.restart:", "unknown restart type");
 }
 
+CAF_TEST(listen endpoints are checked and shm names derived from app and node) {
+  auto res = parse("[app]\nname = \"demo\"\n[nodes.a]\nlisten = \"shm\"\n"
+                   "[nodes.b]\nlisten = \"shm://other.name\"\n[nodes.c]\n"
+                   "listen = \"ipc:///tmp/x\"\n[nodes.d]\nlisten = \"tcp://127.0.0.1:7100\"\n"
+                   "[bridges]\nshm_ring_size = 65536\nshm_spin = \"0s\"\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->find_node("a")->listen, "shm://demo.a");
+  CAF_CHECK_EQUAL(res->find_node("b")->listen, "shm://other.name");
+  CAF_CHECK_EQUAL(res->bridges.shm_ring_size, 65536u);
+  CAF_CHECK_EQUAL(res->bridges.shm_spin.count(), 0);
+  auto with_listen = [](const std::string& ep) { return header + "listen = \"" + ep + "\"\n"; };
+  CHECK_ERROR(with_listen("shm://"), "app.toml:4: nodes.main.listen:", "an shm endpoint needs");
+  CHECK_ERROR(with_listen("shm://a/b"), "app.toml:4: nodes.main.listen:", "an shm endpoint needs");
+  CHECK_ERROR(with_listen("udp://x:1"), "app.toml:4: nodes.main.listen:", "unknown transport");
+  CHECK_ERROR(with_listen("tcp://127.0.0.1:99999"),
+              "app.toml:4: nodes.main.listen:", "invalid port");
+  CHECK_ERROR(with_listen("ipc://"), "app.toml:4: nodes.main.listen:", "needs a path");
+  CHECK_ERROR(header + "[nodes.b]\nlisten = \"shm\"\n[nodes.c]\nlisten = \"shm://demo.b\"\n",
+              "app.toml:6: nodes.c.listen:", "endpoint already used by node b");
+  CHECK_ERROR(header + "[bridges]\nshm_ring_size = 1000\n",
+              "app.toml:5: bridges.shm_ring_size:", "power of two");
+  CHECK_ERROR(header + "[bridges]\nshm_spin = \"1s\"\n",
+              "app.toml:5: bridges.shm_spin:", "from 0s to 10ms");
+}
+
 CAF_TEST(a missing file is reported by name) {
   auto res = load_app("/nonexistent/app.toml", types);
   CAF_REQUIRE(!res);
@@ -266,7 +291,7 @@ CAF_TEST(a missing file is reported by name) {
 
 CAF_TEST(the shipped examples are valid) {
   for (auto name : {"slow-config.toml", "slow-config-demo.toml", "slow-config-ipc.toml",
-                    "slow-config-tcp.toml"}) {
+                    "slow-config-tcp.toml", "slow-config-shm.toml"}) {
     auto res = load_app(std::string{TROUPE_EXAMPLES_DIR} + "/" + name, types);
     TROUPE_CHECK_MSG(res, name << ": " << (res ? "" : config_error_message(res.error())));
   }

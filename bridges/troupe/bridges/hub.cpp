@@ -25,8 +25,8 @@
 
 #include "troupe/bridges/codec.hpp"
 #include "troupe/bridges/detail/peer.hpp"
+#include "troupe/bridges/multi_transport.hpp"
 #include "troupe/bridges/proxy.hpp"
-#include "troupe/bridges/zmq_transport.hpp"
 #include "troupe/errc.hpp"
 
 namespace troupe::detail {
@@ -76,7 +76,11 @@ public:
     topts.tick_interval
       = std::max(std::chrono::milliseconds{5},
                  std::min(std::chrono::milliseconds{50}, opts_.heartbeat_interval / 2));
-    tr_ = bridges::make_zmq_transport(topts);
+    auto sopts = opts_.shm;
+    if (sopts.name.empty())
+      sopts.name = name_;
+    sopts.peer_timeout = opts_.heartbeat_timeout;
+    tr_ = bridges::make_multi_transport(topts, std::move(sopts));
     if (auto err = tr_->start(this))
       log_->error("[{}] cannot start transport: {}", name_, describe(err));
   }
@@ -317,7 +321,11 @@ public:
   }
 
   void on_tick(clock_type::time_point now) override {
+    // With several transports every I/O thread ticks; each one watches only its own sessions, so
+    // `last_seen` and `last_heartbeat` stay confined to the thread that receives the peer's frames.
     for (auto& p : all_peers()) {
+      if (!tr_->on_io_thread_of(p->conn()))
+        continue;
       if (now - p->last_seen > opts_.heartbeat_timeout) {
         peer_lost(p, "heartbeat timeout");
       } else if (now - p->last_heartbeat >= opts_.heartbeat_interval) {
@@ -331,7 +339,8 @@ public:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       for (auto& [conn, o] : outgoing_) {
-        if (!o.session && now - o.last_hello >= opts_.heartbeat_interval) {
+        if (!o.session && now - o.last_hello >= opts_.heartbeat_interval
+            && tr_->on_io_thread_of(conn)) {
           o.last_hello = now;
           hellos.push_back(conn);
         }

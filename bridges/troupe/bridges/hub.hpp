@@ -12,6 +12,8 @@
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "troupe/bridges/shm_transport.hpp"
+
 namespace spdlog {
 class logger;
 } // namespace spdlog
@@ -36,6 +38,9 @@ struct hub_options {
   size_t max_queued_frames = 100000;
   /// Bound of the node's outbound queue in bytes.
   size_t max_queued_bytes = size_t{256} << 20;
+  /// Shared-memory transport knobs for `shm://` endpoints; an empty `shm.name` means the node
+  /// name, and `shm.peer_timeout` is replaced by `heartbeat_timeout`.
+  shm_transport_options shm;
   /// Logger for session events and rejected frames; spdlog's default logger when null.
   std::shared_ptr<spdlog::logger> logger;
 };
@@ -98,7 +103,8 @@ public:
   /// Returns the node name given at construction.
   const std::string& node_name() const;
 
-  /// Binds `endpoint` (`tcp://HOST:PORT`, `tcp://HOST:*`, `ipc:///path`) and returns the bound
+  /// Binds `endpoint` (`tcp://HOST:PORT`, `tcp://HOST:*`, `ipc:///path`, `shm://NAME` for nodes
+  /// on the same host) and returns the bound
   /// endpoint with a wildcard port resolved.
   caf::expected<std::string> listen(const std::string& endpoint);
 

@@ -65,6 +65,9 @@ caf::expected<std::unique_ptr<remote_nodes>> make_remote_nodes(const remote_cont
   opts.connect_timeout
     = std::min(ms(ctx.app.bridges.connect_timeout), std::chrono::milliseconds{1000});
   opts.logger = ctx.logger;
+  opts.shm.name = ctx.app.name + "." + ctx.node;
+  opts.shm.ring_capacity = ctx.app.bridges.shm_ring_size;
+  opts.shm.wait.spin = ctx.app.bridges.shm_spin;
   return std::unique_ptr<remote_nodes>{
     new hub_nodes(ctx.system, ctx.node, std::move(opts), ctx.resolve_local)};
 }

@@ -566,8 +566,10 @@ private:
   void tick() {
     auto now = now_ms();
     auto timeout = static_cast<uint64_t>(shm_.peer_timeout.count());
-    for (auto& cp : conns_) {
-      auto& c = *cp;
+    // By index: `lose` reports to the listener, which may reconnect at once and so append to
+    // `conns_` (a range-for would walk a reallocated vector).
+    for (size_t i = 0; i < conns_.size(); ++i) {
+      auto& c = *conns_[i];
       if (c.seg.data() == nullptr || c.lost.load())
         continue;
       c.me().heartbeat_ms.store(now, std::memory_order_relaxed);

@@ -75,6 +75,12 @@ public:
 
   /// Returns whether the caller runs on the I/O thread.
   virtual bool on_io_thread() const = 0;
+
+  /// Returns whether the caller runs on the I/O thread that reports the events of `conn`; a
+  /// transport with one I/O thread has only that one.
+  virtual bool on_io_thread_of(conn_id) const {
+    return on_io_thread();
+  }
 };
 
 } // namespace troupe::bridges
