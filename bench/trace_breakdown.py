@@ -184,8 +184,12 @@ def chain():
             return side + ".handler"
         if comm.startswith("ZMQbg"):
             return side + ".zmq-io"
-        if tid in bridge:
+        if tid in bridge or comm.startswith("troupe.zmq"):
             return side + ".bridge-io"
+        # Unnamed threads (they inherit the program's name) other than the main threads are the
+        # shm transport's I/O threads (CAF's threads are named caf.*).
+        if comm == comm_of.get(ctid) and tid != pid_of.get(tid):
+            return side + ".shm-io"
         return side + ".other(" + comm + ")"
 
     rts = []

@@ -129,7 +129,7 @@ public:
     // Fast path: straight to the socket on the caller's thread, unless frames of this connection
     // wait in the queue (order) or the socket refuses (EAGAIN, unreachable: the I/O thread then
     // deals with it as with any queued frame).
-    if (oc->sock != nullptr && oc->queued == 0 && send_now(*oc, frame)) {
+    if (oc->sock != nullptr && oc->queued == 0 && send_now(*oc, frame) == send_result::sent) {
       if (on_io_thread())
         return caf::none; // the I/O thread re-checks every socket before it sleeps
       // The call may have consumed the edge of ZMQ_FD that the I/O thread waits for; if the
@@ -267,20 +267,23 @@ private:
     return caf::none;
   }
 
-  // Hands `frame` to the socket of `oc` without blocking; false on EAGAIN or any error. The
-  // caller holds `oc.lock->mtx` and checked `oc.sock`.
-  static bool send_now(out_conn& oc, const std::vector<char>& frame) {
+  enum class send_result { sent, again, failed };
+
+  // Hands `frame` to the socket of `oc` without blocking: `again` on EAGAIN (back-pressure, or a
+  // dealer without a completed connection), `failed` on any error (EHOSTUNREACH: the ROUTER
+  // forgot the peer). The caller holds `oc.lock->mtx` and checked `oc.sock`.
+  static send_result send_now(out_conn& oc, const std::vector<char>& frame) {
     try {
-      if (oc.routing_id.empty())
-        return static_cast<bool>(oc.sock->send(zmq::buffer(frame), zmq::send_flags::dontwait));
-      if (!oc.sock->send(zmq::buffer(oc.routing_id),
-                         zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-        return false;
-      // The first part was accepted: the second cannot fail with EAGAIN.
-      oc.sock->send(zmq::buffer(frame), zmq::send_flags::dontwait);
-      return true;
+      if (!oc.routing_id.empty()
+          && !oc.sock->send(zmq::buffer(oc.routing_id),
+                            zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return send_result::again;
+      // After an accepted routing id the body cannot fail with EAGAIN (multi-part atomicity).
+      if (!oc.sock->send(zmq::buffer(frame), zmq::send_flags::dontwait))
+        return send_result::again;
+      return send_result::sent;
     } catch (const zmq::error_t&) {
-      return false;
+      return send_result::failed;
     }
   }
 
@@ -388,27 +391,22 @@ private:
   bool flush(connection& c, bool* progress = nullptr) {
     if (c.backlog.empty())
       return true;
-    if (!c.out || (c.routing_id.empty() ? !c.dealer : !router_))
+    if (!c.out)
       return false;
     auto& oc = *c.out;
     std::lock_guard<std::mutex> guard{oc.lock->mtx};
+    if (oc.sock == nullptr)
+      return false;
     while (!c.backlog.empty()) {
       auto& f = c.backlog.front();
-      try {
-        if (!oc.routing_id.empty()) {
-          if (!router_->send(zmq::buffer(oc.routing_id),
-                             zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-            return true; // EAGAIN: back-pressure, retry when writable
-          router_->send(zmq::buffer(f), zmq::send_flags::dontwait);
-        } else if (!c.dealer->send(zmq::buffer(f), zmq::send_flags::dontwait)) {
-          return true;
-        }
-      } catch (const zmq::error_t&) {
-        // EHOSTUNREACH (the ROUTER forgot the peer) or anything else: the frame cannot go out.
-        return false;
-      }
+      auto size = f.size();
+      auto res = send_now(oc, f);
+      if (res == send_result::again)
+        return true; // back-pressure: retry when writable
+      if (res == send_result::failed)
+        return false; // the frame cannot go out: the peer is unreachable
       queued_frames_.fetch_sub(1);
-      queued_bytes_.fetch_sub(f.size());
+      queued_bytes_.fetch_sub(size);
       --oc.queued;
       --oc.lock->queued;
       c.backlog.pop_front();
