@@ -76,12 +76,14 @@ def main():
     n_rt = 0
     while i < len(events):
         e = events[i]
-        if not (e["ev"] == "troupe_bench_mark" and e["tid"] == ctid and where(e) == 0):
+        # Marks are matched by process, not thread: an event-based client (the *-actor paths)
+        # may run on any CAF worker or on the bridge's I/O thread.
+        if not (e["ev"] == "troupe_bench_mark" and e["pid"] == cpid and where(e) == 0):
             i += 1
             continue
         j = i + 1
         while j < len(events) and not (events[j]["ev"] == "troupe_bench_mark"
-                                       and events[j]["tid"] == ctid and where(events[j]) == 2):
+                                       and events[j]["pid"] == cpid and where(events[j]) == 2):
             j += 1
         if j >= len(events):
             break
@@ -178,17 +180,20 @@ def chain():
     def role(tid):
         side = "C" if pid_of.get(tid) == cpid else "S" if pid_of.get(tid) == spid else "?"
         comm = comm_of.get(tid, "")
+        main_comm = comm_of.get(pid_of.get(tid), "")
+        unnamed = comm == main_comm and tid != pid_of.get(tid)
         if tid == ctid:
-            return side + ".main"
+            return side + ".main" + ("" if tid == cpid else "(" + comm + ")")
         if tid in handlers:
-            return side + ".handler"
+            # With actors run on the bridge's I/O thread, the handler thread is that thread.
+            return side + ".handler" + ("(shm-io)" if unnamed else "(" + comm + ")")
         if comm.startswith("ZMQbg"):
             return side + ".zmq-io"
         if tid in bridge or comm.startswith("troupe.zmq"):
             return side + ".bridge-io"
         # Unnamed threads (they inherit the program's name) other than the main threads are the
         # shm transport's I/O threads (CAF's threads are named caf.*).
-        if comm == comm_of.get(ctid) and tid != pid_of.get(tid):
+        if unnamed:
             return side + ".shm-io"
         return side + ".other(" + comm + ")"
 
@@ -196,12 +201,14 @@ def chain():
     i = 0
     while i < len(events):
         e = events[i]
-        if not (e["ev"] == "troupe_bench_mark" and e["tid"] == ctid and where(e) == 0):
+        # Marks are matched by process, not thread: an event-based client (the *-actor paths)
+        # may run on any CAF worker or on the bridge's I/O thread.
+        if not (e["ev"] == "troupe_bench_mark" and e["pid"] == cpid and where(e) == 0):
             i += 1
             continue
         j = i + 1
         while j < len(events) and not (events[j]["ev"] == "troupe_bench_mark"
-                                       and events[j]["tid"] == ctid and where(events[j]) == 2):
+                                       and events[j]["pid"] == cpid and where(events[j]) == 2):
             j += 1
         if j >= len(events):
             break
@@ -212,6 +219,8 @@ def chain():
         for k, x in enumerate(window):
             if x["ev"] == "troupe_bench_mark" and where(x) == 1:
                 steps.append(("handler runs (mark 1) on " + role(x["tid"]), x["t"] - t0))
+            elif x["ev"] == "troupe_bench_mark" and k == 0:
+                steps.append(("client sends (mark 0) on " + role(x["tid"]), 0.0))
             elif x["ev"] == "sched_wakeup":
                 tgt = int(field(x["trace"], "pid"))
                 if pid_of.get(tgt) not in (cpid, spid):
@@ -223,7 +232,8 @@ def chain():
                 if run:
                     steps.append(("  " + role(tgt) + " running", run["t"] - t0))
         steps.sort(key=lambda s: s[1])
-        steps.append(("client has the reply (mark 2)", window[-1]["t"] - t0))
+        steps.append(("client has the reply (mark 2) on " + role(window[-1]["tid"]),
+                      window[-1]["t"] - t0))
         rts.append(steps)
     sigs = {}
     for st in rts:

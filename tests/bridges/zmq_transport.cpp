@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -95,6 +96,54 @@ CAF_TEST(frames travel both ways over tcp with a wildcard port) {
 
 CAF_TEST(frames travel both ways over ipc) {
   exchange_frames("ipc:///tmp/troupe-zmq-transport-test-" + std::to_string(::getpid()));
+}
+
+CAF_TEST(bursts of small and large frames keep their order and bytes) {
+  // Senders write to the socket on their own thread unless frames of the connection are queued
+  // (burst, EAGAIN at the high-water mark): both paths and the switches between them must keep
+  // the order. Frames of 1 KiB and more go to libzmq without a copy.
+  recorder server_events;
+  recorder client_events;
+  auto server = make_zmq_transport();
+  auto client = make_zmq_transport();
+  CAF_REQUIRE_EQUAL(server->start(&server_events), caf::none);
+  CAF_REQUIRE_EQUAL(client->start(&client_events), caf::none);
+  auto bound = server->listen("tcp://127.0.0.1:*");
+  CAF_REQUIRE(bound);
+  auto conn = client->connect(*bound);
+  CAF_REQUIRE(conn);
+  auto frame = [](size_t i) {
+    static const size_t sizes[] = {8, 100, 1023, 1024, 3000};
+    std::string x(sizes[i % 5], static_cast<char>('a' + i % 26));
+    auto tag = std::to_string(i) + ":";
+    x.replace(0, tag.size(), tag);
+    return x;
+  };
+  constexpr size_t n = 20000;
+  for (size_t i = 0; i < n; ++i) {
+    CAF_REQUIRE_EQUAL(client->send(*conn, bytes(frame(i))), caf::none);
+    if (i % 1000 == 999)
+      std::this_thread::sleep_for(1ms); // let the direct path take over again now and then
+  }
+  CAF_REQUIRE(server_events.wait_for([&] { return server_events.frames.size() == n; }));
+  size_t wrong = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (server_events.frames[i].second != frame(i))
+      ++wrong;
+  CAF_CHECK_EQUAL(wrong, 0u);
+  // And back over the ROUTER.
+  auto back = server_events.frames[0].first;
+  for (size_t i = 0; i < 1000; ++i)
+    CAF_REQUIRE_EQUAL(server->send(back, bytes(frame(i))), caf::none);
+  CAF_REQUIRE(client_events.wait_for([&] { return client_events.frames.size() == 1000; }));
+  wrong = 0;
+  for (size_t i = 0; i < 1000; ++i)
+    if (client_events.frames[i].second != frame(i))
+      ++wrong;
+  CAF_CHECK_EQUAL(wrong, 0u);
+  CAF_CHECK_EQUAL(client->queue_depth(), 0u);
+  client->stop();
+  server->stop();
 }
 
 CAF_TEST(a full outbound queue refuses the newest frame) {
