@@ -346,17 +346,29 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
     std::optional<troupe::json_value> parsed;
     if (report)
       parsed = troupe::parse_json(*report);
-    auto actor_state = [&](const std::string& name) -> std::string {
-      if (!parsed)
-        return "-";
-      for (auto& a : (*parsed)["actors"].array)
-        if (a["name"].text() == name)
-          return a["state"].text();
-      return "-";
+    // "mailbox N  handled N" of a report entry (an actor or a relay), "-" where unknown.
+    auto counts = [](const troupe::json_value* x) {
+      auto field = [&](const char* key) {
+        return x && (*x)[key].type != troupe::json_value::kind::null ? (*x)[key].text()
+                                                                     : std::string{"-"};
+      };
+      return "mailbox " + field("mailbox") + "  handled " + field("handled");
     };
-    for (auto a : app->actors_on(spec.name))
-      if (!app->supervisor_of(a->name))
-        std::cout << "  " << a->name << "  " << a->type << "  " << actor_state(a->name) << '\n';
+    auto find_in = [&](const char* list, const std::string& name) -> const troupe::json_value* {
+      if (parsed)
+        for (auto& x : (*parsed)[list].array)
+          if (x["name"].text() == name)
+            return &x;
+      return nullptr;
+    };
+    for (auto a : app->actors_on(spec.name)) {
+      if (app->supervisor_of(a->name))
+        continue;
+      auto entry_of = find_in("actors", a->name);
+      std::cout << "  " << a->name << "  " << a->type << "  "
+                << (entry_of ? (*entry_of)["state"].text() : std::string{"-"}) << "  "
+                << counts(entry_of) << '\n';
+    }
     for (auto& sup : app->supervisors) {
       if (sup.node != spec.name)
         continue;
@@ -377,14 +389,13 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
               child_state = c["state"].text();
               restarts = c["restarts"].text();
             }
-        std::string msgs = "-";
-        if (parsed)
-          for (auto& r : (*parsed)["relays"].array)
-            if (r["name"].text() == child && r["forwarded"].type != troupe::json_value::kind::null)
-              msgs = r["forwarded"].text();
         auto a = app->find_actor(child);
         std::cout << "    " << child << "  " << (a ? a->type : std::string{"supervisor"}) << "  "
-                  << child_state << "  restarts " << restarts << "  messages " << msgs << '\n';
+                  << "node " << (a ? a->node : sup.node) << "  " << child_state << "  restarts "
+                  << restarts;
+        if (a)
+          std::cout << "  " << counts(find_in("relays", child));
+        std::cout << '\n';
       }
     }
   }
