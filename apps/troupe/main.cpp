@@ -60,9 +60,16 @@ int check(const std::string& file, const troupe::catalog& types) {
   std::cout << "logs: " << app->log_dir << "/<node>.log at level " << app->log_level << '\n';
   for (auto& n : app->nodes) {
     std::cout << "node " << n.name;
-    if (!n.listen.empty())
-      std::cout << " listening at " << n.listen;
+    for (size_t i = 0; i < n.endpoints.size(); ++i)
+      std::cout << (i == 0 ? " listening at " : ", ") << n.endpoints[i];
     std::cout << (n.launch ? "" : " (started by the user, not by troupe run)") << '\n';
+    for (auto& l : app->links)
+      if (l.a == n.name || l.b == n.name) {
+        auto other = l.a == n.name ? l.b : l.a;
+        if (app->connects_to(n.name, other))
+          std::cout << "  connects to " << other << " at " << app->endpoint_for(n.name, other)
+                    << " ([links])\n";
+      }
     for (auto a : app->actors_on(n.name)) {
       std::cout << "  " << a->name << ": " << a->type;
       for (auto& [key, val] : a->args.values())
