@@ -60,9 +60,16 @@ int check(const std::string& file, const troupe::catalog& types) {
   std::cout << "logs: " << app->log_dir << "/<node>.log at level " << app->log_level << '\n';
   for (auto& n : app->nodes) {
     std::cout << "node " << n.name;
-    if (!n.listen.empty())
-      std::cout << " listening at " << n.listen;
+    for (size_t i = 0; i < n.endpoints.size(); ++i)
+      std::cout << (i == 0 ? " listening at " : ", ") << n.endpoints[i];
     std::cout << (n.launch ? "" : " (started by the user, not by troupe run)") << '\n';
+    for (auto& l : app->links)
+      if (l.a == n.name || l.b == n.name) {
+        auto other = l.a == n.name ? l.b : l.a;
+        if (app->connects_to(n.name, other))
+          std::cout << "  connects to " << other << " at " << app->endpoint_for(n.name, other)
+                    << " ([links])\n";
+      }
     for (auto a : app->actors_on(n.name)) {
       std::cout << "  " << a->name << ": " << a->type;
       for (auto& [key, val] : a->args.values())
@@ -346,17 +353,29 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
     std::optional<troupe::json_value> parsed;
     if (report)
       parsed = troupe::parse_json(*report);
-    auto actor_state = [&](const std::string& name) -> std::string {
-      if (!parsed)
-        return "-";
-      for (auto& a : (*parsed)["actors"].array)
-        if (a["name"].text() == name)
-          return a["state"].text();
-      return "-";
+    // "mailbox N  handled N" of a report entry (an actor or a relay), "-" where unknown.
+    auto counts = [](const troupe::json_value* x) {
+      auto field = [&](const char* key) {
+        return x && (*x)[key].type != troupe::json_value::kind::null ? (*x)[key].text()
+                                                                     : std::string{"-"};
+      };
+      return "mailbox " + field("mailbox") + "  handled " + field("handled");
     };
-    for (auto a : app->actors_on(spec.name))
-      if (!app->supervisor_of(a->name))
-        std::cout << "  " << a->name << "  " << a->type << "  " << actor_state(a->name) << '\n';
+    auto find_in = [&](const char* list, const std::string& name) -> const troupe::json_value* {
+      if (parsed)
+        for (auto& x : (*parsed)[list].array)
+          if (x["name"].text() == name)
+            return &x;
+      return nullptr;
+    };
+    for (auto a : app->actors_on(spec.name)) {
+      if (app->supervisor_of(a->name))
+        continue;
+      auto entry_of = find_in("actors", a->name);
+      std::cout << "  " << a->name << "  " << a->type << "  "
+                << (entry_of ? (*entry_of)["state"].text() : std::string{"-"}) << "  "
+                << counts(entry_of) << '\n';
+    }
     for (auto& sup : app->supervisors) {
       if (sup.node != spec.name)
         continue;
@@ -377,14 +396,13 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
               child_state = c["state"].text();
               restarts = c["restarts"].text();
             }
-        std::string msgs = "-";
-        if (parsed)
-          for (auto& r : (*parsed)["relays"].array)
-            if (r["name"].text() == child && r["forwarded"].type != troupe::json_value::kind::null)
-              msgs = r["forwarded"].text();
         auto a = app->find_actor(child);
         std::cout << "    " << child << "  " << (a ? a->type : std::string{"supervisor"}) << "  "
-                  << child_state << "  restarts " << restarts << "  messages " << msgs << '\n';
+                  << "node " << (a ? a->node : sup.node) << "  " << child_state << "  restarts "
+                  << restarts;
+        if (a)
+          std::cout << "  " << counts(find_in("relays", child));
+        std::cout << '\n';
       }
     }
   }

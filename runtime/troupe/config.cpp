@@ -49,6 +49,27 @@ bool app_spec::connects_to(const std::string& from, const std::string& to) const
   return x->listen.empty() || from < to;
 }
 
+namespace {
+
+std::string transport_of(const std::string& endpoint) {
+  auto pos = endpoint.find("://");
+  return pos == std::string::npos ? std::string{} : endpoint.substr(0, pos);
+}
+
+} // namespace
+
+std::string app_spec::endpoint_for(const std::string& from, const std::string& to) const {
+  auto y = find_node(to);
+  if (y == nullptr)
+    return {};
+  for (auto& l : links)
+    if ((l.a == from && l.b == to) || (l.a == to && l.b == from))
+      for (auto& ep : y->endpoints)
+        if (transport_of(ep) == l.transport)
+          return ep;
+  return y->listen;
+}
+
 std::vector<const actor_spec*> app_spec::actors_on(const std::string& node) const {
   std::vector<const actor_spec*> result;
   for (auto& x : actors)
@@ -336,7 +357,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
   reader r{file};
   app_spec app;
   app.file = file;
-  r.only_keys(root, "", {"app", "nodes", "actors", "bridges", "launcher", "supervisors"});
+  r.only_keys(root, "", {"app", "nodes", "actors", "bridges", "launcher", "supervisors", "links"});
   auto& top = root.as_table();
   // [app]
   auto app_it = top.find("app");
@@ -376,15 +397,34 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       ns.launch = i->second.as_boolean();
     }
     if (auto i = t.find("listen"); i != t.end()) {
-      if (!i->second.is_string())
-        r.fail(i->second, path + ".listen", "expected a string, got " + type_name(i->second));
-      ns.listen = i->second.as_string().str;
-      // Shared memory within one host: the segment name carries app and node, so that two apps
-      // (or two nodes) never collide.
-      if (ns.listen == "shm")
-        ns.listen = "shm://" + app.name + "." + name;
-      if (auto problem = endpoint_problem(ns.listen); !problem.empty())
-        r.fail(i->second, path + ".listen", problem);
+      std::vector<const toml::value*> items;
+      if (i->second.is_string()) {
+        items.push_back(&i->second);
+      } else if (i->second.is_array() && !i->second.as_array().empty()) {
+        for (auto& x : i->second.as_array())
+          items.push_back(&x);
+      } else {
+        r.fail(i->second, path + ".listen",
+               "expected an endpoint or a non-empty array of endpoints, got "
+                 + type_name(i->second));
+      }
+      for (auto* x : items) {
+        if (!x->is_string())
+          r.fail(*x, path + ".listen", "expected a string, got " + type_name(*x));
+        auto ep = x->as_string().str;
+        // Shared memory within one host: the segment name carries app and node, so that two
+        // apps (or two nodes) never collide.
+        if (ep == "shm")
+          ep = "shm://" + app.name + "." + name;
+        if (auto problem = endpoint_problem(ep); !problem.empty())
+          r.fail(*x, path + ".listen", problem);
+        for (auto& other : ns.endpoints)
+          if (transport_of(other) == transport_of(ep))
+            r.fail(*x, path + ".listen",
+                   "a second " + transport_of(ep) + " endpoint (one per transport)");
+        ns.endpoints.push_back(ep);
+      }
+      ns.listen = ns.endpoints.front();
     }
     app.nodes.push_back(std::move(ns));
   }
@@ -395,9 +435,62 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
             [](auto& x, auto& y) { return x.where.line < y.where.line; });
   for (auto i = app.nodes.begin(); i != app.nodes.end(); ++i)
     for (auto j = app.nodes.begin(); j != i; ++j)
-      if (!i->listen.empty() && i->listen == j->listen)
-        r.fail(i->where.line, "nodes." + i->name + ".listen",
-               "endpoint already used by node " + j->name);
+      for (auto& ep : i->endpoints)
+        if (std::count(j->endpoints.begin(), j->endpoints.end(), ep) > 0)
+          r.fail(i->where.line, "nodes." + i->name + ".listen",
+                 "endpoint " + ep + " already used by node " + j->name);
+  // [links]
+  if (auto i = top.find("links"); i != top.end()) {
+    auto& tbl = r.require_table(i->second, "links");
+    for (auto& [key, val] : tbl.as_table()) {
+      auto path = "links." + key;
+      r.require_table(val, path);
+      r.only_keys(val, path, {"transport"});
+      link_spec ls;
+      ls.where = r.where(val);
+      // "A-B" where node names may contain '-': exactly one split must name two nodes.
+      int matches = 0;
+      for (size_t pos = key.find('-'); pos != std::string::npos; pos = key.find('-', pos + 1)) {
+        auto a = key.substr(0, pos);
+        auto b = key.substr(pos + 1);
+        if (app.find_node(a) && app.find_node(b) && a != b) {
+          ls.a = a;
+          ls.b = b;
+          ++matches;
+        }
+      }
+      if (matches != 1)
+        r.fail(val, path,
+               matches == 0 ? "expected \"NODE-NODE\" naming two different nodes of the app"
+                            : "ambiguous: more than one way to read it as \"NODE-NODE\"");
+      auto& t = val.as_table();
+      auto k = t.find("transport");
+      if (k == t.end())
+        r.fail(val, path + ".transport", "missing required key (tcp, ipc or shm)");
+      if (!k->second.is_string())
+        r.fail(k->second, path + ".transport", "expected a string, got " + type_name(k->second));
+      ls.transport = k->second.as_string().str;
+      if (ls.transport != "tcp" && ls.transport != "ipc" && ls.transport != "shm")
+        r.fail(k->second, path + ".transport",
+               "unknown transport \"" + ls.transport + "\" (use tcp, ipc or shm)");
+      auto to = app.connects_to(ls.a, ls.b) ? ls.b : ls.a;
+      auto from = to == ls.b ? ls.a : ls.b;
+      if (!app.connects_to(from, to))
+        r.fail(val, path, "neither node listens, so there is no bridge to choose a transport for");
+      auto eps = app.find_node(to)->endpoints;
+      if (std::none_of(eps.begin(), eps.end(),
+                       [&](auto& ep) { return transport_of(ep) == ls.transport; }))
+        r.fail(k->second, path + ".transport",
+               "node " + to + " (which node " + from + " connects to) has no " + ls.transport
+                 + " endpoint in its listen list");
+      for (auto& other : app.links)
+        if ((other.a == ls.a && other.b == ls.b) || (other.a == ls.b && other.b == ls.a))
+          r.fail(val, path,
+                 "a second entry for this pair (first at line " + std::to_string(other.where.line)
+                   + ")");
+      app.links.push_back(std::move(ls));
+    }
+  }
   // [launcher]
   if (auto i = top.find("launcher"); i != top.end()) {
     auto& tbl = r.require_table(i->second, "launcher");

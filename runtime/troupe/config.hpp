@@ -24,8 +24,10 @@ struct node_spec {
   bool launch = true;
   /// Where the node accepts bridges from other nodes: `tcp://HOST:PORT`, `ipc://PATH` or
   /// `shm://NAME` (the file's `"shm"` becomes `shm://APP.NODE`); empty when the node only connects
-  /// out.
+  /// out. The first of `endpoints`: what peers use unless a `[links]` entry says otherwise.
   std::string listen;
+  /// Every endpoint of the node (`listen` may be an array, at most one endpoint per transport).
+  std::vector<std::string> endpoints;
   source_ref where;
 };
 
@@ -75,6 +77,15 @@ struct supervisor_entry {
   source_ref where;
 };
 
+/// One `[links]` entry: the transport of the bridge between two nodes.
+struct link_spec {
+  std::string a;
+  std::string b;
+  /// tcp, ipc or shm: which endpoint of the listening node of the pair the other one uses.
+  std::string transport;
+  source_ref where;
+};
+
 /// The `[launcher]` table: how `troupe run` supervises the node processes it starts.
 struct launcher_settings {
   /// More node restarts than this within `within` stop the whole app.
@@ -100,6 +111,8 @@ struct app_spec {
   std::vector<actor_spec> actors;
   /// Supervisors in file order.
   std::vector<supervisor_entry> supervisors;
+  /// Per-pair transport choices.
+  std::vector<link_spec> links;
 
   /// Returns the supervisor named `name` or `nullptr`.
   const supervisor_entry* find_supervisor(const std::string& name) const;
@@ -123,6 +136,10 @@ struct app_spec {
   /// Returns whether node `from` opens the bridge to node `to` (rather than waiting for `to` to
   /// connect): `to` listens, and `from` either does not listen or sorts before `to` by name.
   bool connects_to(const std::string& from, const std::string& to) const;
+
+  /// Returns the endpoint of node `to` that node `from` connects to: the one of the transport a
+  /// `[links]` entry names for the pair, else `to`'s first endpoint (empty if it does not listen).
+  std::string endpoint_for(const std::string& from, const std::string& to) const;
 };
 
 /// Reads and validates the app file at `path` against the actor types of `types`.

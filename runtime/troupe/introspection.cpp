@@ -6,6 +6,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
 
+#include "troupe/counted_actor.hpp"
 #include "troupe/errc.hpp"
 #include "troupe/relay.hpp"
 
@@ -75,9 +76,11 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
       for (auto& a : s.actors) {
         out += first ? "" : ",";
         first = false;
+        auto c = counters_of(a.handle);
         out += "{\"name\":\"" + json_escape(a.name) + "\",\"type\":\"" + json_escape(a.type)
                + "\",\"id\":" + std::to_string(a.handle ? a.handle.id() : 0) + ",\"state\":\""
-               + json_escape(a.state) + "\"}";
+               + json_escape(a.state) + "\",\"mailbox\":" + (c ? std::to_string(c->depth) : "null")
+               + ",\"handled\":" + (c ? std::to_string(c->handled) : "null") + "}";
       }
       out += "]";
       // Ask every supervisor and relay; answer once all replied (or failed), in order.
@@ -122,10 +125,12 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
       for (size_t i = 0; i < s.relays.size(); ++i)
         self->request(s.relays[i].second, std::chrono::seconds{1}, relay_stat_atom::value)
           .then(
-            [p, i, done, name = s.relays[i].first](uint64_t fwd, uint64_t refused, uint64_t) {
+            [p, i, done, name = s.relays[i].first](uint64_t fwd, uint64_t refused, uint64_t,
+                                                   int64_t depth, int64_t handled) {
+              auto num = [](int64_t x) { return x < 0 ? std::string{"null"} : std::to_string(x); };
               p->relays[i] = "{\"name\":\"" + json_escape(name) + "\",\"forwarded\":"
                              + std::to_string(fwd) + ",\"refused\":" + std::to_string(refused)
-                             + "}";
+                             + ",\"mailbox\":" + num(depth) + ",\"handled\":" + num(handled) + "}";
               done();
             },
             [done](caf::error&) { done(); });

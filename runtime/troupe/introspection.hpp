@@ -42,9 +42,11 @@ struct introspector_state {
 };
 
 /// Answers `(status)` with a JSON object describing the node: `{"node", "app", "pid",
-/// "actors": [{"name", "type", "id", "state"}], "supervisors": [SUPERVISOR_STATUS...],
-/// "relays": [{"name", "forwarded", "refused"}]}` (messages delivered through each supervised
-/// name, and requests refused while its actor was down), where
+/// "actors": [{"name", "type", "id", "state", "mailbox", "handled"}], "supervisors":
+/// [SUPERVISOR_STATUS...], "relays": [{"name", "forwarded", "refused", "mailbox", "handled"}]}`
+/// (`forwarded`: messages delivered through each supervised name; `refused`: requests refused
+/// while its actor was down; `mailbox` and `handled`: the mailbox depth and handled messages of
+/// the actor, null unless it is local and was spawned with `spawn_counted`), where
 /// each supervisor status is what the supervisor itself reports (see `to_json` in
 /// supervisor.hpp; a supervisor that does not answer within 1 s shows as `null`). Monitors every
 /// unsupervised actor it reports so that a terminated one shows as down with its exit reason.

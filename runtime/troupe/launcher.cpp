@@ -32,8 +32,10 @@ struct child {
 
 void remove_ipc_file(const app_spec& app, const std::string& node) {
   auto spec = app.find_node(node);
-  if (spec && spec->listen.rfind("ipc://", 0) == 0)
-    ::unlink(spec->listen.substr(6).c_str());
+  if (spec)
+    for (auto& ep : spec->endpoints)
+      if (ep.rfind("ipc://", 0) == 0)
+        ::unlink(ep.substr(6).c_str());
 }
 
 void publish(const app_spec& app, const std::vector<child>& children) {

@@ -105,13 +105,14 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
       return std::move(remote.error());
     self.remote_ = std::move(*remote);
     auto spec = self.app_.find_node(self.name_);
-    if (spec && !spec->listen.empty()) {
-      auto bound = self.remote_->listen(spec->listen);
-      if (!bound)
-        return make_error(errc::system_error, "node " + self.name_ + " cannot listen at "
-                                                + spec->listen + ": " + describe(bound.error()));
-      self.log_->info("listening at {}", *bound);
-    }
+    if (spec)
+      for (auto& ep : spec->endpoints) {
+        auto bound = self.remote_->listen(ep);
+        if (!bound)
+          return make_error(errc::system_error, "node " + self.name_ + " cannot listen at " + ep
+                                                  + ": " + describe(bound.error()));
+        self.log_->info("listening at {}", *bound);
+      }
   }
   self.log_->info("node {} of app {} started (pid {})", self.name_, self.app_.name, ::getpid());
   return result;
@@ -273,7 +274,7 @@ caf::error node::connect(const std::string& peer) const {
                                          + " does not listen, and it has not "
                                            "connected to node "
                                          + name_);
-  return remote_->connect(peer, spec->listen, app_.bridges.connect_timeout);
+  return remote_->connect(peer, app_.endpoint_for(name_, peer), app_.bridges.connect_timeout);
 }
 
 caf::expected<caf::actor> node::lookup(const std::string& name) const {

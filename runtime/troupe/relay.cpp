@@ -6,6 +6,7 @@
 #include "caf/message_view.hpp"
 #include "caf/result.hpp"
 
+#include "troupe/counted_actor.hpp"
 #include "troupe/errc.hpp"
 
 namespace troupe {
@@ -73,9 +74,15 @@ caf::behavior relay(caf::stateful_actor<relay_state>* self, std::string child) {
     },
     [self](relay_clear_atom, std::string& why) { clear_target(self, std::move(why)); },
     [self](relay_get_atom) { return self->state.target; },
-    [self](relay_stat_atom) -> caf::result<uint64_t, uint64_t, uint64_t> {
+    [self](relay_stat_atom) -> caf::result<uint64_t, uint64_t, uint64_t, int64_t, int64_t> {
       auto& st = self->state;
-      return {st.forwarded, st.refused, st.dropped};
+      int64_t depth = -1;
+      int64_t handled = -1;
+      if (auto c = counters_of(st.target)) {
+        depth = static_cast<int64_t>(c->depth);
+        handled = static_cast<int64_t>(c->handled);
+      }
+      return {st.forwarded, st.refused, st.dropped, depth, handled};
     },
   };
 }

@@ -19,7 +19,9 @@ using relay_clear_atom = caf::atom_constant<caf::atom("relay_clr")>;
 /// `(relay_get)` → `caf::actor`: the current target, an invalid handle when there is none.
 using relay_get_atom = caf::atom_constant<caf::atom("relay_get")>;
 
-/// `(relay_stat)` → `(uint64 forwarded, uint64 refused, uint64 dropped)`: the relay's counters.
+/// `(relay_stat)` → `(uint64 forwarded, uint64 refused, uint64 dropped, int64 mailbox,
+/// int64 handled)`: the relay's counters, then the mailbox depth and handled messages of its
+/// current target (-1 when unknown: no target, a remote one, or one not spawned counted).
 using relay_stat_atom = caf::atom_constant<caf::atom("relay_stat")>;
 
 /// State of a relay.

@@ -8,16 +8,19 @@ source "$(dirname "$0")/lib.sh"
 TRANSPORT=$3
 PY=/usr/bin/python3
 
-endpoint() { # NAME
-  case $TRANSPORT in
-    ipc) echo "ipc://$WORK/$1.sock" ;;
-    tcp) echo "tcp://127.0.0.1:$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" ;;
-    shm) echo "shm" ;; # becomes shm://APP.NODE
-    *) echo "unknown transport $TRANSPORT" >&2; exit 2 ;;
-  esac
-}
-BACK=$(endpoint back)
-MID=$(endpoint mid)
+tcp_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+LINKS=""
+case $TRANSPORT in
+  ipc) BACK="\"ipc://$WORK/back.sock\""; MID="\"ipc://$WORK/mid.sock\"" ;;
+  tcp) BACK="\"tcp://127.0.0.1:$(tcp_port)\""; MID="\"tcp://127.0.0.1:$(tcp_port)\"" ;;
+  shm) BACK='"shm"'; MID='"shm"' ;; # shm becomes shm://APP.NODE
+  # Two transports per node, chosen per link: back-mid and front-back over shm; the short-lived
+  # nodes of troupe call (not in the file) use the first endpoint, tcp or ipc.
+  links) BACK="[\"tcp://127.0.0.1:$(tcp_port)\", \"shm\"]"; MID="[\"ipc://$WORK/mid.sock\", \"shm\"]"
+         LINKS=$'[links]\n"back-mid" = { transport = "shm" }\n"front-back" = { transport = "shm" }' ;;
+  *) echo "unknown transport $TRANSPORT" >&2; exit 2 ;;
+esac
+BACK_EP=$($PY -c 'import sys, json; v = json.loads(sys.argv[1]); print(v[0] if isinstance(v, list) else v)' "$BACK")
 APP=$WORK/app.toml
 cat > "$APP" <<TOML
 [app]
@@ -30,10 +33,12 @@ heartbeat_interval = "100ms"
 heartbeat_timeout = "600ms"
 
 [nodes.back]
-listen = "$BACK"
+listen = $BACK
 
 [nodes.mid]
-listen = "$MID"
+listen = $MID
+
+$LINKS
 
 [nodes.front]
 launch = false
@@ -78,6 +83,11 @@ call() { timeout 20 "$BIN/troupe" call "$APP" "$@" 2>&1 || true; }
 
 start_node back; BACK_PID=$NODE_PID
 start_node mid; MID_PID=$NODE_PID
+if [[ $TRANSPORT == links ]]; then
+  # Whichever of the two opened it (mid does, to resolve the watcher's target), it is over shm.
+  cat "$WORK/logs/back.log" "$WORK/logs/mid.log" | grep -qE "session with (mid|back) established \(outgoing, shm://" \
+    && pass "[links] puts back-mid on shm" || fail "back-mid: $(grep -h 'established (outgoing' "$WORK"/logs/*.log)"
+fi
 
 check "request/reply with mixed payload" 'hello 42 -7 word' "$(call echo '"hello"' 42 -7 word)"
 check "64-bit integer" '12345678901' "$(call echo 12345678901)"
@@ -105,6 +115,10 @@ sleep 2.3
 ask "calc 5"; check "prog calc after reload" 6 "$reply"
 ask uninit; check "prog uninit" OK "$reply"
 echo quit >&"${PROG[1]}"; wait "$PROG_PID"; check "prog exit code" 0 "$?"
+if [[ $TRANSPORT == links ]]; then
+  grep -q "session with back established (outgoing, shm://" "$WORK/logs/front.log" \
+    && pass "[links] puts front-back on shm" || fail "front-back: $(grep 'session with back' "$WORK/logs/front.log")"
+fi
 
 # kill -9 the back node while a request is in flight: the caller fails fast, not at its timeout.
 ( t0=$(now_ms); rc=0; out=$(timeout 40 "$BIN/troupe" call "$APP" sleeper sleep 20000 --timeout 30s 2>&1) || rc=$?; \
@@ -119,7 +133,8 @@ read -r rc took rest < "$WORK/inflight"
 [[ "$rest" == *peer_lost* ]] && pass "error names the lost peer" || fail "error: $rest"
 
 # The watcher on node mid got a down message and an exit message for the dead echo actor.
-status=$(call watcher status)
+# (Each node detects the loss on its own: over shm within a tick of the transport, so poll briefly.)
+for _ in $(seq 30); do status=$(call watcher status); [[ "$status" == *"exit: "* ]] && break; sleep 0.1; done
 [[ "$status" == *"down: "* ]] && pass "monitor across nodes: $status" || fail "no down_msg: $status"
 [[ "$status" == *"exit: "* ]] && pass "link across nodes delivered exit_msg" || fail "no exit_msg: $status"
 
@@ -133,8 +148,8 @@ start_node back; BACK_PID=$NODE_PID
 check "restarted node answers" '7' "$(call echo 7)"
 
 # Garbage to the back node's endpoint from a raw ZeroMQ peer: rejected, node keeps serving.
-if [[ $TRANSPORT != shm ]]; then
-$PY - "$BACK" <<'PYEOF'
+if [[ $BACK_EP != shm ]]; then
+$PY - "$BACK_EP" <<'PYEOF'
 import os, sys, zmq
 ctx = zmq.Context()
 for kind in (zmq.DEALER, zmq.PAIR, zmq.PUSH):

@@ -67,7 +67,7 @@ pid=$!
 for _ in $(seq 200); do grep -q "running with 2 nodes" "$WORK/logs/launcher.log" 2>/dev/null && break; sleep 0.05; done
 check "call the remotely supervised worker" 5 "$(timeout 10 "$BIN/troupe" call "$APP" worker 5 2>&1 || true)"
 ps_out=$(timeout 20 "$BIN/troupe" ps "$APP")
-[[ "$ps_out" == *"worker  echo  running  restarts 0"* ]] && pass "ps shows the remote child" || fail "ps: $ps_out"
+[[ "$ps_out" == *"worker  echo  node work  running  restarts 0"* ]] && pass "ps shows the remote child" || fail "ps: $ps_out"
 kill -9 "$(pgrep -P "$pid" -f -- "--node work$")"
 t0=$(now_ms); out=""
 while (( $(now_ms) - t0 < 10000 )); do
@@ -78,7 +78,7 @@ done
 check "the same name works after the node restart" 6 "$out"
 echo "# back after $(( $(now_ms) - t0 )) ms"
 ps_out=$(timeout 20 "$BIN/troupe" ps "$APP")
-[[ "$ps_out" == *"worker  echo  running  restarts 1"* ]] && pass "ps shows the child's restart" || fail "ps: $ps_out"
+[[ "$ps_out" == *"worker  echo  node work  running  restarts 1"* ]] && pass "ps shows the child's restart" || fail "ps: $ps_out"
 [[ "$ps_out" == *"node work  pid "*"  restarts 1  running"* ]] && pass "ps shows the node's restart" || fail "ps: $ps_out"
 set +e; timeout 40 "$BIN/troupe" stop "$APP" >/dev/null; rc=$?; wait "$pid"; set -e
 check "troupe stop" 0 "$rc"

@@ -275,11 +275,52 @@ CAF_TEST(listen endpoints are checked and shm names derived from app and node) {
               "app.toml:4: nodes.main.listen:", "invalid port");
   CHECK_ERROR(with_listen("ipc://"), "app.toml:4: nodes.main.listen:", "needs a path");
   CHECK_ERROR(header + "[nodes.b]\nlisten = \"shm\"\n[nodes.c]\nlisten = \"shm://demo.b\"\n",
-              "app.toml:6: nodes.c.listen:", "endpoint already used by node b");
+              "app.toml:6: nodes.c.listen:", "endpoint shm://demo.b already used by node b");
   CHECK_ERROR(header + "[bridges]\nshm_ring_size = 1000\n",
               "app.toml:5: bridges.shm_ring_size:", "power of two");
   CHECK_ERROR(header + "[bridges]\nshm_spin = \"1s\"\n",
               "app.toml:5: bridges.shm_spin:", "from 0s to 10ms");
+}
+
+CAF_TEST(a node may listen on several transports and links choose between them) {
+  auto res = parse("[app]\nname = \"demo\"\n"
+                   "[nodes.front]\nlaunch = false\n"
+                   "[nodes.back-end]\nlisten = [\"tcp://127.0.0.1:7100\", \"shm\"]\n"
+                   "[nodes.other]\n"
+                   "[links]\n\"front-back-end\" = { transport = \"shm\" }\n");
+  CAF_REQUIRE(res);
+  auto back = res->find_node("back-end");
+  CAF_REQUIRE_EQUAL(back->endpoints.size(), 2u);
+  CAF_CHECK_EQUAL(back->listen, "tcp://127.0.0.1:7100");
+  CAF_CHECK_EQUAL(back->endpoints[1], "shm://demo.back-end");
+  CAF_REQUIRE_EQUAL(res->links.size(), 1u);
+  CAF_CHECK_EQUAL(res->links[0].a, "front");
+  CAF_CHECK_EQUAL(res->links[0].b, "back-end");
+  CAF_CHECK_EQUAL(res->endpoint_for("front", "back-end"), "shm://demo.back-end");
+  CAF_CHECK_EQUAL(res->endpoint_for("other", "back-end"), "tcp://127.0.0.1:7100");
+  CAF_CHECK_EQUAL(res->endpoint_for("someone", "back-end"), "tcp://127.0.0.1:7100");
+  const std::string two = "[app]\nname = \"demo\"\n[nodes.a]\n[nodes.b]\n"
+                          "listen = [\"tcp://127.0.0.1:7100\", \"shm\"]\n"; // lines 1-5
+  CHECK_ERROR(two + "[links]\n\"a-c\" = { transport = \"shm\" }\n",
+              "app.toml:7: links.a-c:", "naming two different nodes");
+  CHECK_ERROR(two + "[links]\n\"a-b\" = { transport = \"ipc\" }\n",
+              "app.toml:7: links.a-b.transport:", "node b (which node a connects to) has no ipc");
+  CHECK_ERROR(two + "[links]\n\"a-b\" = { transport = \"udp\" }\n",
+              "app.toml:7: links.a-b.transport:", "unknown transport \"udp\"");
+  CHECK_ERROR(two + "[links]\n\"a-b\" = { via = \"shm\" }\n",
+              "app.toml:7: links.a-b.via:", "unknown key");
+  CHECK_ERROR(two
+                + "[links]\n\"a-b\" = { transport = \"shm\" }\n"
+                  "\"b-a\" = { transport = \"tcp\" }\n",
+              "app.toml:", "a second entry for this pair");
+  CHECK_ERROR("[app]\nname = \"demo\"\n[nodes.a]\n[nodes.b]\n[links]\n"
+              "\"a-b\" = { transport = \"shm\" }\n",
+              "app.toml:6: links.a-b:", "neither node listens");
+  CHECK_ERROR(header + "listen = [\"shm\", \"shm://x\"]\n",
+              "app.toml:4: nodes.main.listen:", "a second shm endpoint");
+  CHECK_ERROR(header + "listen = []\n",
+              "app.toml:4: nodes.main.listen:", "non-empty array of endpoints");
+  CHECK_ERROR(header + "listen = [3]\n", "app.toml:4: nodes.main.listen:", "expected a string");
 }
 
 CAF_TEST(a missing file is reported by name) {

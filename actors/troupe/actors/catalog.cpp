@@ -9,6 +9,7 @@
 #include "troupe/actors/mylib_driver.hpp"
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
+#include "troupe/counted_actor.hpp"
 #include "troupe/errc.hpp"
 #include "troupe/node.hpp"
 
@@ -41,8 +42,8 @@ void add_to(catalog& types) {
         return make_error(errc::bad_config, "crash_probability must be within 0..1");
       auto lib = std::make_shared<mylib::library>(cfg);
       ctx.at_stop([lib] { lib->interrupt(); });
-      return ctx.system().spawn<caf::detached>(mylib_driver, lib, ctx.logger(),
-                                               ctx.persistent<mylib_driver_memory>());
+      return spawn_counted<caf::detached>(ctx.system(), mylib_driver, lib, ctx.logger(),
+                                          ctx.persistent<mylib_driver_memory>());
     },
   });
   types.add({
@@ -58,7 +59,7 @@ void add_to(catalog& types) {
       if (!driver)
         return std::move(driver.error());
       auto idle = ctx.spec.args.get<timespan>("idle_before_reload");
-      return ctx.system().spawn(config_supervisor, std::move(*driver), idle, ctx.logger());
+      return spawn_counted(ctx.system(), config_supervisor, std::move(*driver), idle, ctx.logger());
     },
   });
 }
@@ -68,13 +69,13 @@ void add_generic_types(catalog& types) {
              "answers every message with the message itself",
              {},
              [](const spawn_context& ctx) -> caf::expected<caf::actor> {
-               return ctx.system().spawn(echo);
+               return spawn_counted(ctx.system(), echo);
              }});
   types.add({"sleeper",
              "(sleep, ms) blocks its own thread for ms, then answers ok",
              {},
              [](const spawn_context& ctx) -> caf::expected<caf::actor> {
-               return ctx.system().spawn<caf::detached>(sleeper);
+               return spawn_counted<caf::detached>(ctx.system(), sleeper);
              }});
   types.add({"watcher",
              "monitors (and optionally links to) another actor and reports on it",
@@ -86,8 +87,8 @@ void add_generic_types(catalog& types) {
                auto target = ctx.actor_param("target");
                if (!target)
                  return std::move(target.error());
-               return ctx.system().spawn(watcher, std::move(*target),
-                                         ctx.spec.args.get<bool>("link"));
+               return spawn_counted(ctx.system(), watcher, std::move(*target),
+                                    ctx.spec.args.get<bool>("link"));
              }});
 }
 

@@ -121,11 +121,24 @@ public:
     }
     send_hello(*conn, false);
     std::unique_lock<std::mutex> guard{mtx_};
+    // The I/O thread may replace a connection that broke before its handshake (see on_tick).
+    auto current = [&] {
+      auto c = *conn;
+      for (auto r = replaced_.find(c); r != replaced_.end(); r = replaced_.find(c))
+        c = r->second;
+      return c;
+    };
     auto ok = cv_.wait_for(guard, opts_.connect_timeout, [&] {
-      auto i = outgoing_.find(*conn);
+      auto i = outgoing_.find(current());
       return i == outgoing_.end() || i->second.session != nullptr || i->second.failure;
     });
-    auto i = outgoing_.find(*conn);
+    auto cur = current();
+    for (auto c = *conn; c != cur;) {
+      auto r = replaced_.find(c);
+      c = r->second;
+      replaced_.erase(r);
+    }
+    auto i = outgoing_.find(cur);
     if (i == outgoing_.end())
       return make_error(errc::invalid_state, "hub stopped while connecting");
     if (ok && i->second.session)
@@ -135,7 +148,7 @@ public:
                  : make_error(errc::timeout, "no handshake from " + peer_node + " at " + endpoint);
     outgoing_.erase(i);
     guard.unlock();
-    tr_->disconnect(*conn);
+    tr_->disconnect(cur);
     return err;
   }
 
@@ -316,8 +329,16 @@ public:
   }
 
   void on_unreachable(conn_id conn) override {
-    if (auto p = peer_for(conn))
+    if (auto p = peer_for(conn)) {
       peer_lost(p, "connection unreachable");
+      return;
+    }
+    // An outgoing connection that broke before its handshake completed (over shm: the listener
+    // attached and went away, e.g. while it was stopping). The next tick opens a fresh one.
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto o = outgoing_.find(conn);
+    if (o != outgoing_.end() && !o->second.session)
+      o->second.broken = true;
   }
 
   void on_tick(clock_type::time_point now) override {
@@ -336,18 +357,44 @@ public:
       }
     }
     std::vector<conn_id> hellos;
+    std::vector<std::pair<conn_id, outgoing>> broken;
     {
       std::lock_guard<std::mutex> guard{mtx_};
-      for (auto& [conn, o] : outgoing_) {
-        if (!o.session && now - o.last_hello >= opts_.heartbeat_interval
-            && tr_->on_io_thread_of(conn)) {
-          o.last_hello = now;
-          hellos.push_back(conn);
+      for (auto i = outgoing_.begin(); i != outgoing_.end();) {
+        auto& [conn, o] = *i;
+        if (o.session || !tr_->on_io_thread_of(conn)) {
+          ++i;
+        } else if (o.broken) {
+          broken.emplace_back(conn, std::move(o));
+          i = outgoing_.erase(i);
+        } else {
+          if (now - o.last_hello >= opts_.heartbeat_interval) {
+            o.last_hello = now;
+            hellos.push_back(conn);
+          }
+          ++i;
         }
       }
     }
     for (auto conn : hellos)
       send_hello(conn, false);
+    for (auto& [old_conn, o] : broken) {
+      tr_->disconnect(old_conn);
+      if (stopped_)
+        continue;
+      auto nc = tr_->connect(o.endpoint);
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (!nc) {
+        log_->warn("[{}] cannot reconnect to {}: {}", name_, o.peer_name, describe(nc.error()));
+        continue; // a waiting `connect` finds no entry and fails
+      }
+      o.broken = false;
+      o.last_hello = clock_type::time_point{}; // hello at the next tick
+      outgoing_[*nc] = std::move(o);
+      replaced_[old_conn] = *nc;
+    }
+    if (!broken.empty())
+      cv_.notify_all();
   }
 
 private:
@@ -357,6 +404,8 @@ private:
     std::shared_ptr<peer> session;
     clock_type::time_point last_hello;
     caf::error failure;
+    /// The transport reported the connection gone before the handshake completed.
+    bool broken = false;
   };
 
   struct lookup_state {
@@ -467,6 +516,7 @@ private:
     }
     if (!ack)
       send_hello(conn, true);
+    std::string how = "incoming";
     {
       std::lock_guard<std::mutex> guard{mtx_};
       by_conn_[conn] = p;
@@ -474,13 +524,14 @@ private:
       by_name_[p->name()] = p;
       if (ack) {
         auto o = outgoing_.find(conn);
-        if (o != outgoing_.end())
+        if (o != outgoing_.end()) {
           o->second.session = p;
+          how = "outgoing, " + o->second.endpoint;
+        }
       }
     }
     cv_.notify_all();
-    log_->info("[{}] session with {} established ({})", name_, p->name(),
-               ack ? "outgoing" : "incoming");
+    log_->info("[{}] session with {} established ({})", name_, p->name(), how);
   }
 
   caf::strong_actor_ptr resolve_sender(const std::shared_ptr<peer>& p,
@@ -727,6 +778,8 @@ private:
   std::map<caf::node_id, std::shared_ptr<peer>> by_node_;
   std::unordered_map<std::string, std::shared_ptr<peer>> by_name_;
   std::unordered_map<conn_id, outgoing> outgoing_;
+  /// Broken outgoing connections and the ones that replaced them, for a `connect` waiting on one.
+  std::unordered_map<conn_id, conn_id> replaced_;
   std::unordered_map<uint64_t, lookup_state> lookups_;
   uint64_t next_lookup_ = 1;
 };

@@ -507,6 +507,18 @@ private:
     return progress;
   }
 
+  // Whether a backlog can make progress: the reader freed space and cleared the flag, or the
+  // ring has room whatever the flag says. The second case matters: a sender that raises the flag
+  // against a freshly loaded tail (e.g. right after the attach replaced the producer) sees no
+  // freed space and keeps the flag, and a reader with nothing left to read never clears it.
+  static bool can_flush(connection& c) {
+    auto* r = c.ring_out();
+    if (r->want_space.load(std::memory_order_relaxed) == 0)
+      return true;
+    auto fill = r->head.load(std::memory_order_acquire) - r->tail.load(std::memory_order_acquire);
+    return fill <= r->capacity / 2;
+  }
+
   bool service(connection& c) {
     if (c.lost.load(std::memory_order_relaxed))
       return false;
@@ -517,7 +529,7 @@ private:
       work = true;
     }
     work = drain(c, 64) > 0 || work;
-    if (c.has_backlog.load() && c.ring_out()->want_space.load() == 0)
+    if (c.has_backlog.load() && can_flush(c))
       work = flush(c) || work;
     return work;
   }
@@ -536,8 +548,7 @@ private:
       }
       if (c->rx.readable())
         return true;
-      if (c->has_backlog.load(std::memory_order_relaxed)
-          && c->ring_out()->want_space.load(std::memory_order_relaxed) == 0)
+      if (c->has_backlog.load(std::memory_order_relaxed) && can_flush(*c))
         return true;
     }
     return false;

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "caf/actor.hpp"
+#include "caf/actor_cast.hpp"
+#include "caf/actor_config.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/detail/init_fun_factory.hpp"
+#include "caf/infer_handle.hpp"
+#include "caf/invoke_message_result.hpp"
+#include "caf/mailbox_element.hpp"
+#include "caf/spawn_options.hpp"
+
+namespace troupe {
+
+/// What `troupe ps` shows of an actor's mailbox.
+struct mailbox_counters {
+  /// Messages waiting in the mailbox (enqueued and not yet handled).
+  uint64_t depth = 0;
+  /// Messages the actor has taken out of its mailbox (handled or dropped as unexpected).
+  uint64_t handled = 0;
+};
+
+/// Message counters of an actor spawned with `spawn_counted`.
+/// @note Written by any enqueuing thread and the actor's own thread; read from any thread.
+class actor_counters {
+public:
+  virtual ~actor_counters() = default;
+
+  /// Returns a consistent-enough snapshot: `depth` never underflows.
+  mailbox_counters counters() const noexcept {
+    auto handled = handled_.load(std::memory_order_relaxed);
+    auto enqueued = enqueued_.load(std::memory_order_relaxed);
+    return {enqueued > handled ? enqueued - handled : 0, handled};
+  }
+
+protected:
+  std::atomic<uint64_t> enqueued_{0};
+  std::atomic<uint64_t> handled_{0};
+};
+
+/// An event-based (or stateful, or detached) actor of type `Base` that counts the messages
+/// entering and leaving its mailbox. CAF 0.17 exposes a mailbox's size only to its owner, so the
+/// counting happens at `enqueue` and `consume`, two relaxed atomic increments per message.
+template <class Base>
+class counted_actor final : public Base, public actor_counters {
+public:
+  template <class... Ts>
+  explicit counted_actor(caf::actor_config& cfg, Ts&&... xs) : Base(cfg, std::forward<Ts>(xs)...) {
+    // nop
+  }
+
+  using Base::enqueue;
+
+  void enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit* eu) override {
+    enqueued_.fetch_add(1, std::memory_order_relaxed);
+    Base::enqueue(std::move(ptr), eu);
+  }
+
+  caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    auto result = Base::consume(x);
+    if (result != caf::invoke_message_result::skipped)
+      handled_.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+};
+
+/// Spawns the function-based actor `fun(self, xs...)` like `sys.spawn<Os>(fun, xs...)`, as a
+/// `counted_actor` so that `troupe ps` can show its mailbox depth and handled messages. Catalog
+/// factories use this instead of `sys.spawn`.
+template <caf::spawn_options Os = caf::no_spawn_options, class F, class... Ts>
+caf::infer_handle_from_fun_t<F> spawn_counted(caf::actor_system& sys, F fun, Ts&&... xs) {
+  using impl = caf::infer_impl_from_fun_t<F>;
+  caf::actor_config cfg;
+  caf::detail::init_fun_factory<impl, F> factory;
+  cfg.init_fun = factory(std::move(fun), std::forward<Ts>(xs)...);
+  return sys.spawn_impl<counted_actor<impl>, Os>(cfg);
+}
+
+/// Returns the counters of `hdl` if it is a local actor spawned with `spawn_counted`.
+inline std::optional<mailbox_counters> counters_of(const caf::actor& hdl) {
+  if (!hdl)
+    return std::nullopt;
+  auto* counted = dynamic_cast<actor_counters*>(caf::actor_cast<caf::abstract_actor*>(hdl));
+  if (counted == nullptr)
+    return std::nullopt;
+  return counted->counters();
+}
+
+} // namespace troupe
