@@ -90,6 +90,7 @@ struct options {
   size_t ow_msgs = 50000; // below the hub's default outbound bound of 100000 frames
   size_t ow_runs = 5;
   pin_mode pin = pin_mode::split;
+  int shm_spin_us = -1; // hub_options::shm.wait.spin in µs; < 0: the default
   std::vector<std::string> only;
   bool quick = false;
 };
@@ -1143,13 +1144,22 @@ private:
 
 // -- Troupe bridges ---------------------------------------------------------------------------
 
-void troupe_server(int ready_fd, int ctl_fd, const std::string& endpoint) {
+// Hub options of both sides: defaults, except the shm spin budget when --shm-spin is given.
+troupe::bridges::hub_options bench_hub_options(const options& opts) {
+  troupe::bridges::hub_options h;
+  if (opts.shm_spin_us >= 0)
+    h.shm.wait.spin = std::chrono::microseconds{opts.shm_spin_us};
+  return h;
+}
+
+void troupe_server(int ready_fd, int ctl_fd, const std::string& endpoint,
+                   troupe::bridges::hub_options hopts) {
   spdlog::set_level(spdlog::level::warn);
   auto cfg = make_config(true, true);
   auto sys = std::make_unique<caf::actor_system>(*cfg);
   auto srv = sys->spawn(bench_server);
   {
-    troupe::bridges::hub h{*sys, "bench-server", {}, [srv](const std::string& x) {
+    troupe::bridges::hub h{*sys, "bench-server", hopts, [srv](const std::string& x) {
                              return x == "bench" ? srv : caf::actor{};
                            }};
     auto bound = h.listen(endpoint);
@@ -1184,14 +1194,15 @@ public:
                       ? "ipc:///tmp/troupe-bench-" + std::to_string(getpid()) + ".ipc"
                     : transport_ == "shm" ? "shm://troupe-bench-" + std::to_string(getpid())
                                           : std::string{"tcp://127.0.0.1:*"};
-    auto bound = child_.start(server_cpus(opts_.pin), [endpoint](int ready, int ctl) {
-      troupe_server(ready, ctl, endpoint);
+    auto hopts = bench_hub_options(opts_);
+    auto bound = child_.start(server_cpus(opts_.pin), [endpoint, hopts](int ready, int ctl) {
+      troupe_server(ready, ctl, endpoint, hopts);
     });
     if (bound.empty())
       return "server did not start";
     pin_self(client_cpus(opts_.pin));
     start_client(true, true);
-    hub_ = std::make_unique<troupe::bridges::hub>(*sys_, "bench-client");
+    hub_ = std::make_unique<troupe::bridges::hub>(*sys_, "bench-client", bench_hub_options(opts_));
     if (auto err = hub_->connect("bench-server", bound))
       return "connect: " + sys_->render(err);
     auto hdl = hub_->remote_lookup("bench-server", "bench", std::chrono::seconds{5});
@@ -1435,13 +1446,15 @@ void usage_text() {
   std::printf(
     "usage: bench_transport_pingpong [--quick] [--only NAME[,NAME...]] [--pin split|one|none]\n"
     "                                [--rt N] [--warmup N] [--oneway N] [--runs N] [--payload B]\n"
+    "                                [--shm-spin US]\n"
     "paths: caf-local-stealing caf-local-stealing-actor caf-local-sharing caf-local-sharing-actor\n"
     "       raw-shm-ring troupe-shm troupe-shm-actor raw-zmq-ipc model-bridge-ipc "
     "model-inline-ipc\n"
     "       troupe-ipc raw-zmq-tcp model-bridge-tcp model-inline-tcp troupe-tcp\n"
     "       basp-tcp-stealing basp-tcp-sharing (--only matches substrings)\n"
     "--pin split (default): client process on CPU 0, server process on CPU 1; one: both on\n"
-    "CPU 0; none: no pinning. caf-local-* always run unpinned.\n");
+    "CPU 0; none: no pinning. caf-local-* always run unpinned. --shm-spin: the hubs' shm spin\n"
+    "budget in µs (hub_options::shm.wait.spin, default 5).\n");
 }
 
 } // namespace
@@ -1479,6 +1492,8 @@ int main(int argc, char** argv) {
       opts.ow_msgs = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--payload") {
       opts.payload = std::max<size_t>(std::strtoull(next().c_str(), nullptr, 10), 8);
+    } else if (a == "--shm-spin") {
+      opts.shm_spin_us = std::atoi(next().c_str());
     } else if (a == "--runs") {
       opts.ow_runs = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--help" || a == "-h") {
