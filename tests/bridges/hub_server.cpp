@@ -13,7 +13,13 @@
 // Actors: "calc" (int32 x -> x + 1; (atom add, int32 a, int32 b) -> a + b; a string -> the error
 // calc_fail with the string as context), "echo" (returns any message unchanged), "self" (int32 ->
 // its own handle; (atom add, int32 x) -> sends x * 10 to the caller as a new message), "park"
-// (never answers a request; the promises are kept until the process ends).
+// (never answers a request; the promises are kept until the process ends), and for the C++
+// multi-process behaviour test (tests/bridges/multiprocess.cpp): "later" ((later, int32 x) parks
+// a response promise; (release) delivers 2 * x to every parked one), "relay" ((relay, actor t,
+// int32 x) -> asks t for 2 * x and delivers t's answer: a handle inside a message, used by the far
+// side), "mortal" ((die, string why) -> terminates with overloaded: why), "linker" ((linkto,
+// actor a, actor observer) links to a, traps exits and sends each exit reason to observer; (die,
+// string why) -> terminates with overloaded: why).
 
 #include <chrono>
 #include <iostream>
@@ -32,6 +38,7 @@
 #include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/stateful_actor.hpp"
+#include "caf/typed_response_promise.hpp"
 
 #include "troupe/bridges/hub.hpp"
 #include "troupe/errc.hpp"
@@ -41,6 +48,11 @@ using namespace caf;
 namespace {
 
 using add_atom = atom_constant<atom("add")>;
+using later_atom = atom_constant<atom("later")>;
+using release_atom = atom_constant<atom("release")>;
+using relay_atom = atom_constant<atom("relay")>;
+using die_atom = atom_constant<atom("die")>;
+using linkto_atom = atom_constant<atom("linkto")>;
 
 struct config : actor_system_config {
   config() {
@@ -54,6 +66,65 @@ struct config : actor_system_config {
 struct park_state {
   std::vector<response_promise> parked;
 };
+
+struct later_state {
+  std::vector<std::pair<typed_response_promise<int32_t>, int32_t>> parked;
+};
+
+// Spawns the actors of the multi-process behaviour test into `names`.
+void spawn_behaviour_actors(actor_system& sys, std::map<std::string, actor>& names) {
+  names["later"] = sys.spawn([](stateful_actor<later_state>* self) -> behavior {
+    return {
+      [=](later_atom, int32_t x) -> delegated<int32_t> {
+        self->state.parked.emplace_back(self->make_response_promise<int32_t>(), x);
+        return {};
+      },
+      [=](release_atom) {
+        for (auto& [rp, x] : self->state.parked)
+          rp.deliver(2 * x);
+        auto n = static_cast<int32_t>(self->state.parked.size());
+        self->state.parked.clear();
+        return n;
+      },
+    };
+  });
+  names["relay"] = sys.spawn([](event_based_actor* self) -> behavior {
+    return {
+      [=](relay_atom, const actor& target, int32_t x) -> delegated<int32_t> {
+        auto rp = self->make_response_promise<int32_t>();
+        self->request(target, std::chrono::seconds{5}, 2 * x)
+          .then([=](int32_t y) mutable { rp.deliver(y); },
+                [=](error& e) mutable { rp.deliver(std::move(e)); });
+        return {};
+      },
+    };
+  });
+  auto mortal = [](event_based_actor* self) -> behavior {
+    return {
+      [=](die_atom, const std::string& why) {
+        self->quit(troupe::make_error(troupe::errc::overloaded, why));
+      },
+    };
+  };
+  names["mortal"] = sys.spawn(mortal);
+  names["linker"] = sys.spawn([](event_based_actor* self) -> behavior {
+    auto observer = std::make_shared<actor>();
+    self->set_exit_handler([=](exit_msg& em) {
+      if (*observer)
+        self->send(*observer, em.reason);
+    });
+    return {
+      [=](linkto_atom, const actor& other, const actor& obs) {
+        *observer = obs;
+        self->link_to(other);
+        return true;
+      },
+      [=](die_atom, const std::string& why) {
+        self->quit(troupe::make_error(troupe::errc::overloaded, why));
+      },
+    };
+  });
+}
 
 int run_client(const std::string& endpoint, int n) {
   config cfg;
@@ -152,6 +223,7 @@ int main(int argc, char** argv) {
       },
     };
   });
+  spawn_behaviour_actors(sys, names);
   std::mutex mtx;
   troupe::bridges::hub_options opts;
   // stdout carries the endpoint line; logs go to stderr.

@@ -216,6 +216,7 @@ public:
         kvp.second.promise.set_value(make_error(errc::peer_lost, "local node stopped"));
       lookups_.clear();
       outgoing_.clear();
+      replaced_.clear();
     }
     cv_.notify_all();
     proxies_.clear();
