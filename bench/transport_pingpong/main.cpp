@@ -1450,7 +1450,8 @@ void usage_text() {
     "paths: caf-local-stealing caf-local-stealing-actor caf-local-sharing caf-local-sharing-actor\n"
     "       raw-shm-ring troupe-shm troupe-shm-actor raw-zmq-ipc model-bridge-ipc "
     "model-inline-ipc\n"
-    "       troupe-ipc raw-zmq-tcp model-bridge-tcp model-inline-tcp troupe-tcp\n"
+    "       troupe-ipc troupe-ipc-actor raw-zmq-tcp model-bridge-tcp model-inline-tcp troupe-tcp\n"
+    "       troupe-tcp-actor\n"
     "       basp-tcp-stealing basp-tcp-sharing (--only matches substrings)\n"
     "--pin split (default): client process on CPU 0, server process on CPU 1; one: both on\n"
     "CPU 0; none: no pinning. caf-local-* always run unpinned. --shm-spin: the hubs' shm spin\n"
@@ -1516,10 +1517,12 @@ int main(int argc, char** argv) {
   paths.push_back(std::make_unique<model_path>(opts, "ipc", false));
   paths.push_back(std::make_unique<model_path>(opts, "ipc", true));
   paths.push_back(std::make_unique<troupe_path>(opts, "ipc"));
+  paths.push_back(std::make_unique<troupe_path>(opts, "ipc", true));
   paths.push_back(std::make_unique<raw_zmq>(opts, "tcp"));
   paths.push_back(std::make_unique<model_path>(opts, "tcp", false));
   paths.push_back(std::make_unique<model_path>(opts, "tcp", true));
   paths.push_back(std::make_unique<troupe_path>(opts, "tcp"));
+  paths.push_back(std::make_unique<troupe_path>(opts, "tcp", true));
   paths.push_back(std::make_unique<basp_path>(opts, false));
   paths.push_back(std::make_unique<basp_path>(opts, true));
   std::vector<result> results;
