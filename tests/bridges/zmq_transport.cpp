@@ -99,9 +99,8 @@ CAF_TEST(frames travel both ways over ipc) {
 }
 
 CAF_TEST(bursts of small and large frames keep their order and bytes) {
-  // Senders write to the socket on their own thread unless frames of the connection are queued
-  // (burst, EAGAIN at the high-water mark): both paths and the switches between them must keep
-  // the order. Frames of 1 KiB and more go to libzmq without a copy.
+  // Bursts beyond the sockets' high-water marks (EAGAIN, backlog) and pauses in between; frames
+  // of 1 KiB and more go to libzmq without a copy: order and bytes must survive all of it.
   recorder server_events;
   recorder client_events;
   auto server = make_zmq_transport();
@@ -123,7 +122,7 @@ CAF_TEST(bursts of small and large frames keep their order and bytes) {
   for (size_t i = 0; i < n; ++i) {
     CAF_REQUIRE_EQUAL(client->send(*conn, bytes(frame(i))), caf::none);
     if (i % 1000 == 999)
-      std::this_thread::sleep_for(1ms); // let the direct path take over again now and then
+      std::this_thread::sleep_for(1ms); // let the backlog drain now and then
   }
   CAF_REQUIRE(server_events.wait_for([&] { return server_events.frames.size() == n; }));
   size_t wrong = 0;
