@@ -1,12 +1,15 @@
 #include "troupe/bridges/hub.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -53,6 +56,181 @@ public:
   }
 };
 
+/// A resumable whose single inline run took longer than the budget stays off the I/O thread
+/// this long, so that a slow handler stalls the thread once rather than on every frame.
+constexpr auto slow_cooloff = std::chrono::milliseconds{100};
+
+/// Upper bound of inline runs per frame, whatever their duration.
+constexpr size_t max_inline_runs = 64;
+
+// The execution unit of one I/O thread of one hub: CAF's `scheduled_actor::enqueue` calls
+// `exec_later` for an actor it woke with this unit, and `run_queued` then resumes those actors
+// on the I/O thread right after the frame instead of waking a scheduler worker (a cross-core
+// wakeup, plus CAF 0.17's double wakeup). Detached actors (private thread) and blocking actors
+// (scoped_actor: own condition variable) never reach `exec_later`.
+// @note One unit per thread: `queue_`, `draining_` and `slow_` are touched only by the thread for
+//       which `tl_running` points at this unit; `exec_later` from any other thread (an actor's
+//       stale `context()` after its inline run) forwards to the scheduler. Units are pooled and
+//       never freed, because such stale pointers may outlive the hub.
+class io_execution_unit final : public caf::execution_unit {
+public:
+  void assign(caf::actor_system& sys, caf::proxy_registry* reg, std::chrono::microseconds budget) {
+    system_ = &sys;
+    proxy_registry_ptr(reg);
+    budget_ = budget;
+  }
+
+  void retire() {
+    proxy_registry_ptr(nullptr);
+    budget_ = std::chrono::microseconds{0};
+  }
+
+  void exec_later(caf::resumable* ptr) override;
+
+  /// Resumes the queued actors within the budget and hands the rest to the scheduler. Returns at
+  /// once when called from inside one of those runs (the outer loop picks up what they queue).
+  void run_queued();
+
+private:
+  struct slow_entry {
+    caf::resumable* job = nullptr;
+    clock_type::time_point until;
+  };
+
+  void forward(caf::resumable* job) {
+    // The job's own system: a stale context may point at a unit reassigned to another hub.
+    if (auto a = dynamic_cast<caf::abstract_actor*>(job))
+      a->home_system().scheduler().enqueue(job);
+    else
+      system().scheduler().enqueue(job);
+  }
+
+  bool is_slow(caf::resumable* job, clock_type::time_point now) const {
+    for (auto& e : slow_)
+      if (e.job == job && now < e.until)
+        return true;
+    return false;
+  }
+
+  void mark_slow(caf::resumable* job, clock_type::time_point now) {
+    auto& e = slow_[next_slow_++ % slow_.size()];
+    e.job = job; // a pointer reused by a new actor only costs it a cool-off on the scheduler
+    e.until = now + slow_cooloff;
+  }
+
+  std::chrono::microseconds budget_{0};
+  std::vector<caf::resumable*> queue_;
+  size_t head_ = 0;
+  bool draining_ = false;
+  std::array<slow_entry, 8> slow_{};
+  size_t next_slow_ = 0;
+};
+
+// The unit whose frame this thread is handling right now, if any.
+thread_local io_execution_unit* tl_running = nullptr;
+
+void io_execution_unit::exec_later(caf::resumable* ptr) {
+  if (tl_running != this || budget_.count() == 0
+      || ptr->subtype() != caf::resumable::scheduled_actor) {
+    forward(ptr);
+    return;
+  }
+  queue_.push_back(ptr);
+}
+
+void io_execution_unit::run_queued() {
+  if (draining_ || head_ == queue_.size())
+    return;
+  draining_ = true;
+  auto start = clock_type::now();
+  auto last = start;
+  size_t runs = 0;
+  // Index loop: resumed actors append to `queue_` (local sends, `resume_later`).
+  while (head_ < queue_.size()) {
+    auto job = queue_[head_++];
+    if (runs > 0 && (last - start >= budget_ || runs >= max_inline_runs)) {
+      forward(job); // keeps the reference CAF took for the wakeup
+      continue;
+    }
+    if (is_slow(job, last)) {
+      forward(job);
+      continue;
+    }
+    auto before = last;
+    // One message per run: the budget is checked between messages, never inside a handler.
+    auto res = job->resume(this, 1);
+    ++runs;
+    last = clock_type::now();
+    if (last - before > budget_)
+      mark_slow(job, last);
+    switch (res) {
+      case caf::resumable::resume_later: queue_.push_back(job); break;
+      case caf::resumable::done:
+      case caf::resumable::awaiting_message:
+        // As CAF's worker does: drop the reference taken when the actor was woken.
+        caf::intrusive_ptr_release(job);
+        break;
+      default: break; // shutdown_execution_unit: only the scheduler's own shutdown job
+    }
+  }
+  queue_.clear();
+  head_ = 0;
+  draining_ = false;
+}
+
+// Marks the calling thread as handling a frame with `eu` and, on leaving, runs what the frame
+// woke. Nested scopes (a frame delivered from inside an inline run) leave the running to the
+// outermost one.
+class inline_scope {
+public:
+  explicit inline_scope(io_execution_unit& eu) : eu_(eu), prev_(std::exchange(tl_running, &eu)) {
+    // nop
+  }
+
+  inline_scope(const inline_scope&) = delete;
+  inline_scope& operator=(const inline_scope&) = delete;
+
+  ~inline_scope() {
+    eu_.run_queued();
+    tl_running = prev_;
+  }
+
+private:
+  io_execution_unit& eu_;
+  io_execution_unit* prev_;
+};
+
+// Units outlive their hub (see io_execution_unit); a retired one serves the next hub.
+struct io_unit_pool {
+  std::mutex mtx;
+  std::vector<std::unique_ptr<io_execution_unit>> all;
+  std::vector<io_execution_unit*> idle;
+
+  io_execution_unit* acquire() {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!idle.empty()) {
+      auto result = idle.back();
+      idle.pop_back();
+      return result;
+    }
+    all.emplace_back(std::make_unique<io_execution_unit>());
+    return all.back().get();
+  }
+
+  void release(io_execution_unit* eu) {
+    eu->retire();
+    std::lock_guard<std::mutex> guard{mtx};
+    idle.push_back(eu);
+  }
+
+  static io_unit_pool& instance() {
+    static auto* pool = new io_unit_pool; // never destroyed: stale contexts may outlive main
+    return *pool;
+  }
+};
+
+std::atomic<uint64_t> next_hub_id{1};
+
 std::vector<char> make_frame(frame_kind kind, caf::actor_id sender, caf::actor_id receiver,
                              uint64_t mid) {
   std::vector<char> frame;
@@ -83,6 +261,11 @@ public:
 
   ~hub_core() override {
     stop();
+    // The I/O threads are joined: no frame handler uses these units any more.
+    std::lock_guard<std::mutex> guard{units_mtx_};
+    for (auto& [tid, eu] : units_)
+      io_unit_pool::instance().release(eu);
+    units_.clear();
   }
 
   const std::string& name() const {
@@ -265,6 +448,7 @@ public:
   // -- transport_listener (I/O thread) --------------------------------------------------------
 
   void on_frame(conn_id conn, const char* data, size_t size) override {
+    inline_scope scope{local_unit()}; // runs the actors this frame woke, on leaving
     auto p = peer_for(conn);
     auto env = bridges::decode_envelope(data, size, opts_.max_frame_size);
     if (!env) {
@@ -354,6 +538,25 @@ private:
     std::string peer_name;
     std::promise<caf::expected<caf::actor>> promise;
   };
+
+  // Returns the execution unit of the calling (I/O) thread, creating it on first use.
+  io_execution_unit& local_unit() {
+    thread_local uint64_t tl_hub = 0;
+    thread_local io_execution_unit* tl_unit = nullptr;
+    if (tl_hub == id_)
+      return *tl_unit;
+    auto tid = std::this_thread::get_id();
+    std::lock_guard<std::mutex> guard{units_mtx_};
+    auto i = std::find_if(units_.begin(), units_.end(), [&](auto& x) { return x.first == tid; });
+    if (i == units_.end()) {
+      auto eu = io_unit_pool::instance().acquire();
+      eu->assign(sys_, &proxies_, opts_.inline_budget);
+      i = units_.emplace(units_.end(), tid, eu);
+    }
+    tl_hub = id_;
+    tl_unit = i->second;
+    return *tl_unit;
+  }
 
   std::shared_ptr<peer> peer_for(conn_id conn) const {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -533,7 +736,8 @@ private:
           = dynamic_cast<bridges::remote_proxy*>(caf::actor_cast<caf::abstract_actor*>(source)))
         rp->remove_backlink_local(caf::actor_cast<caf::abstract_actor*>(dest));
     }
-    dest->enqueue(caf::make_mailbox_element(std::move(src), mid, {}, std::move(*msg)), nullptr);
+    // With the I/O thread's unit, CAF hands the actor to `exec_later` when this wakes it.
+    dest->enqueue(caf::make_mailbox_element(std::move(src), mid, {}, std::move(*msg)), tl_running);
   }
 
   void handle_monitor(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
@@ -699,6 +903,7 @@ private:
     }
   }
 
+  const uint64_t id_ = next_hub_id++;
   caf::actor_system& sys_;
   std::string name_;
   bridges::hub_options opts_;
@@ -720,6 +925,10 @@ private:
   std::unordered_map<conn_id, outgoing> outgoing_;
   std::unordered_map<uint64_t, lookup_state> lookups_;
   uint64_t next_lookup_ = 1;
+
+  // One execution unit per thread that delivered frames (see io_execution_unit).
+  std::mutex units_mtx_;
+  std::vector<std::pair<std::thread::id, io_execution_unit*>> units_;
 };
 
 } // namespace troupe::detail

@@ -38,6 +38,10 @@ struct hub_options {
   size_t max_queued_bytes = size_t{256} << 20;
   /// Logger for session events and rejected frames; spdlog's default logger when null.
   std::shared_ptr<spdlog::logger> logger;
+  /// Time the I/O thread may spend per frame running the actors that frame woke, one message at
+  /// a time, instead of handing them to a scheduler worker; what is left then goes to the
+  /// scheduler. Zero: never run actors on the I/O thread (see docs/SEMANTICS.md, "Threads").
+  std::chrono::microseconds inline_budget{50};
 };
 
 /// Counters of one peer session.
