@@ -56,8 +56,10 @@ public:
   }
 };
 
-/// A resumable whose single inline run took longer than the budget stays off the I/O thread
-/// this long, so that a slow handler stalls the thread once rather than on every frame.
+/// A resumable whose inline runs took longer than the budget twice in a row stays off the I/O
+/// thread this long, so that a slow handler stalls the thread twice rather than on every frame.
+/// Twice: a single overrun is as likely the I/O thread being preempted (the transport's own
+/// threads share its core) as a slow handler.
 constexpr auto slow_cooloff = std::chrono::milliseconds{100};
 
 /// Upper bound of inline runs per frame, whatever their duration.
@@ -94,6 +96,7 @@ public:
 private:
   struct slow_entry {
     caf::resumable* job = nullptr;
+    bool strike = false; // the last run overran the budget
     clock_type::time_point until;
   };
 
@@ -105,17 +108,35 @@ private:
       system().scheduler().enqueue(job);
   }
 
-  bool is_slow(caf::resumable* job, clock_type::time_point now) const {
+  slow_entry* find_slow(caf::resumable* job) {
     for (auto& e : slow_)
-      if (e.job == job && now < e.until)
-        return true;
-    return false;
+      if (e.job == job)
+        return &e;
+    return nullptr;
   }
 
-  void mark_slow(caf::resumable* job, clock_type::time_point now) {
-    auto& e = slow_[next_slow_++ % slow_.size()];
-    e.job = job; // a pointer reused by a new actor only costs it a cool-off on the scheduler
-    e.until = now + slow_cooloff;
+  bool is_slow(caf::resumable* job, clock_type::time_point now) {
+    auto e = find_slow(job);
+    return e != nullptr && now < e->until;
+  }
+
+  // Records a run of `job` and whether it overran the budget.
+  void record_run(caf::resumable* job, bool overran, clock_type::time_point now) {
+    auto e = find_slow(job);
+    if (!overran) {
+      if (e != nullptr)
+        e->strike = false;
+      return;
+    }
+    if (e == nullptr) {
+      // A pointer reused by a new actor only costs that actor a strike or a cool-off.
+      e = &slow_[next_slow_++ % slow_.size()];
+      *e = slow_entry{job, true, {}};
+      return;
+    }
+    if (e->strike)
+      e->until = now + slow_cooloff;
+    e->strike = true;
   }
 
   std::chrono::microseconds budget_{0};
@@ -161,8 +182,7 @@ void io_execution_unit::run_queued() {
     auto res = job->resume(this, 1);
     ++runs;
     last = clock_type::now();
-    if (last - before > budget_)
-      mark_slow(job, last);
+    record_run(job, last - before > budget_, last);
     switch (res) {
       case caf::resumable::resume_later: queue_.push_back(job); break;
       case caf::resumable::done:
