@@ -85,7 +85,19 @@ public:
   void retire() {
     proxy_registry_ptr(nullptr);
     budget_ = std::chrono::microseconds{0};
+    last_sender = sender_cache{};
+    slow_.fill(slow_entry{}); // the next hub's actors may reuse these addresses
   }
+
+  /// The remote sender this thread resolved last: frames of one sender come in runs, and the
+  /// proxy registry costs a mutex and two map lookups (one hashing the node id) per frame.
+  /// Dropped on that sender's `down` (the only erasure of a single proxy, and it arrives on the
+  /// same connection, hence thread); a lost session is a new `peer`.
+  struct sender_cache {
+    std::shared_ptr<peer> session;
+    caf::actor_id aid = 0;
+    caf::strong_actor_ptr proxy;
+  } last_sender;
 
   void exec_later(caf::resumable* ptr) override;
 
@@ -186,6 +198,10 @@ void io_execution_unit::run_queued() {
     switch (res) {
       case caf::resumable::resume_later: queue_.push_back(job); break;
       case caf::resumable::done:
+        if (auto e = find_slow(job))
+          *e = slow_entry{}; // its address may be reused by a new actor
+        caf::intrusive_ptr_release(job);
+        break;
       case caf::resumable::awaiting_message:
         // As CAF's worker does: drop the reference taken when the actor was woken.
         caf::intrusive_ptr_release(job);
@@ -394,6 +410,12 @@ public:
       });
     }
     tr_->stop();
+    {
+      // The I/O threads are gone: release what their caches hold.
+      std::lock_guard<std::mutex> guard{units_mtx_};
+      for (auto& [tid, eu] : units_)
+        eu->last_sender = {};
+    }
     for (auto& p : peers)
       peer_lost(p, "local node stopped");
     {
@@ -476,7 +498,7 @@ public:
       return;
     }
     if (p) {
-      p->last_seen = clock_type::now();
+      // No clock here: `on_tick` turns a change of `frames_in` into `last_seen`.
       p->counters.frames_in.fetch_add(1, std::memory_order_relaxed);
       p->counters.bytes_in.fetch_add(size, std::memory_order_relaxed);
     }
@@ -522,6 +544,11 @@ public:
 
   void on_tick(clock_type::time_point now) override {
     for (auto& p : all_peers()) {
+      auto frames = p->counters.frames_in.load(std::memory_order_relaxed);
+      if (frames != p->frames_at_tick) {
+        p->frames_at_tick = frames;
+        p->last_seen = now;
+      }
       if (now - p->last_seen > opts_.heartbeat_timeout) {
         peer_lost(p, "heartbeat timeout");
       } else if (now - p->last_heartbeat >= opts_.heartbeat_interval) {
@@ -701,8 +728,15 @@ private:
                                        const bridges::envelope& env) {
     if (env.sender == 0)
       return nullptr;
-    if (!env.sender_node)
-      return proxies_.get_or_put(p->node(), env.sender);
+    if (!env.sender_node) {
+      auto& cache = tl_running->last_sender; // only called from `on_frame`
+      if (cache.session == p && cache.aid == env.sender)
+        return cache.proxy;
+      auto result = proxies_.get_or_put(p->node(), env.sender);
+      if (result)
+        cache = {p, env.sender, result};
+      return result;
+    }
     if (env.sender_node == sys_.node())
       return sys_.registry().get(env.sender);
     return proxies_.get_or_put(env.sender_node, env.sender);
@@ -795,6 +829,9 @@ private:
       reason = msg->get_as<caf::error>(0);
     else if (!msg)
       reject(p, p->conn(), msg.error());
+    auto& cache = tl_running->last_sender;
+    if (cache.session == p && cache.aid == env.sender)
+      cache = {};
     proxies_.erase(p->node(), env.sender, std::move(reason));
   }
 
