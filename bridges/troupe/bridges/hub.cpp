@@ -86,6 +86,7 @@ public:
     proxy_registry_ptr(nullptr);
     budget_ = std::chrono::microseconds{0};
     last_sender = sender_cache{};
+    last_conn = conn_cache{};
     slow_.fill(slow_entry{}); // the next hub's actors may reuse these addresses
   }
 
@@ -98,6 +99,14 @@ public:
     caf::actor_id aid = 0;
     caf::strong_actor_ptr proxy;
   } last_sender;
+
+  /// The session of the connection this thread read last, valid while the hub's `conn_gen_` is
+  /// `gen` (saves the hub mutex and a map lookup per frame).
+  struct conn_cache {
+    conn_id conn = 0;
+    uint64_t gen = 0;
+    std::shared_ptr<peer> session;
+  } last_conn;
 
   void exec_later(caf::resumable* ptr) override;
 
@@ -413,8 +422,10 @@ public:
     {
       // The I/O threads are gone: release what their caches hold.
       std::lock_guard<std::mutex> guard{units_mtx_};
-      for (auto& [tid, eu] : units_)
+      for (auto& [tid, eu] : units_) {
         eu->last_sender = {};
+        eu->last_conn = {};
+      }
     }
     for (auto& p : peers)
       peer_lost(p, "local node stopped");
@@ -490,8 +501,9 @@ public:
   // -- transport_listener (I/O thread) --------------------------------------------------------
 
   void on_frame(conn_id conn, const char* data, size_t size) override {
-    inline_scope scope{local_unit()}; // runs the actors this frame woke, on leaving
-    auto p = peer_for(conn);
+    auto& eu = local_unit();
+    inline_scope scope{eu}; // runs the actors this frame woke, on leaving
+    auto p = cached_peer_for(eu, conn);
     auto env = bridges::decode_envelope(data, size, opts_.max_frame_size);
     if (!env) {
       reject(p, conn, env.error());
@@ -605,6 +617,17 @@ private:
     return *tl_unit;
   }
 
+  std::shared_ptr<peer> cached_peer_for(io_execution_unit& eu, conn_id conn) {
+    auto& cache = eu.last_conn;
+    // Read before the lookup: a change in between leaves a stale `gen` behind, never a stale peer.
+    auto gen = conn_gen_.load(std::memory_order_acquire);
+    if (cache.session && cache.conn == conn && cache.gen == gen)
+      return cache.session;
+    auto result = peer_for(conn);
+    cache = {conn, gen, result};
+    return result;
+  }
+
   std::shared_ptr<peer> peer_for(conn_id conn) const {
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = by_conn_.find(conn);
@@ -678,6 +701,7 @@ private:
         std::lock_guard<std::mutex> guard{mtx_};
         by_conn_.erase(old_conn);
         by_conn_[conn] = existing;
+        conn_gen_.fetch_add(1, std::memory_order_release);
         existing->conn(conn);
       }
       existing->last_seen = now;
@@ -711,6 +735,7 @@ private:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       by_conn_[conn] = p;
+      conn_gen_.fetch_add(1, std::memory_order_release);
       by_node_[p->node()] = p;
       by_name_[p->name()] = p;
       if (ack) {
@@ -911,8 +936,10 @@ private:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       auto c = by_conn_.find(conn);
-      if (c != by_conn_.end() && c->second == p)
+      if (c != by_conn_.end() && c->second == p) {
         by_conn_.erase(c);
+        conn_gen_.fetch_add(1, std::memory_order_release);
+      }
       auto n = by_node_.find(p->node());
       if (n != by_node_.end() && n->second == p)
         by_node_.erase(n);
@@ -977,6 +1004,7 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable cv_;
   std::unordered_map<conn_id, std::shared_ptr<peer>> by_conn_;
+  std::atomic<uint64_t> conn_gen_{1}; // bumped on every change of `by_conn_`
   std::map<caf::node_id, std::shared_ptr<peer>> by_node_;
   std::unordered_map<std::string, std::shared_ptr<peer>> by_name_;
   std::unordered_map<conn_id, outgoing> outgoing_;
