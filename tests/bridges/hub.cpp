@@ -642,3 +642,27 @@ TRANSPORT_TEST(a_slow_handler_stalls_the_io_thread_only_twice) {
   CAF_REQUIRE(eventually([&] { return tally->get().first == 5; }));
   CAF_CHECK_EQUAL(tally->get().second, 2);
 }
+
+TRANSPORT_TEST(a_blocking_lookup_from_an_inline_actor_fails_at_once) {
+  // Run inline, the handler blocks the thread that would read the lookup's reply.
+  auto* beta_hub = f.b->sut.get();
+  f.b->spawn_named("looker", [=]() -> behavior {
+    return {
+      where_am_i,
+      [=](std::string& name) -> result<std::string> {
+        auto h = beta_hub->remote_lookup("alpha", name, 2s);
+        if (h)
+          return std::string{"found"};
+        return std::move(h.error());
+      },
+    };
+  });
+  auto looker = f.lookup("looker");
+  ask_where(f, looker);
+  scoped_actor self{f.a->sys};
+  auto t0 = std::chrono::steady_clock::now();
+  self->request(looker, wait_limit, std::string{"anything"})
+    .receive([](std::string&) { CAF_FAIL("lookup succeeded on the I/O thread"); },
+             [](error& e) { CAF_CHECK(is_errc(e, errc::invalid_state)); });
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - t0, 1s);
+}

@@ -427,6 +427,10 @@ public:
 
   caf::expected<caf::actor> remote_lookup(const std::string& peer_node, const std::string& name,
                                           std::chrono::milliseconds timeout) {
+    // The reply would have to be read by this very thread: fail now instead of stalling every
+    // peer for `timeout` (an actor run inline by a frame lands here).
+    if (tr_->on_io_thread())
+      return make_error(errc::invalid_state, "remote_lookup called on the I/O thread");
     std::shared_ptr<peer> p;
     uint64_t id;
     std::future<caf::expected<caf::actor>> fut;

@@ -115,7 +115,8 @@ public:
   bool connected(const std::string& peer_node) const;
 
   /// Asks `peer_node` for the actor registered there under `name` and returns a proxy for it.
-  /// Fails with `errc::not_found`, `errc::peer_lost` or `errc::timeout`.
+  /// Fails with `errc::not_found`, `errc::peer_lost` or `errc::timeout`, and at once with
+  /// `errc::invalid_state` on the hub's I/O thread (a handler of an actor run there inline).
   caf::expected<caf::actor> remote_lookup(const std::string& peer_node, const std::string& name,
                                           std::chrono::milliseconds timeout);
 
