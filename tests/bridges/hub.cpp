@@ -28,6 +28,8 @@
 #include "troupe/bridges/multi_transport.hpp"
 #include "troupe/errc.hpp"
 
+#include "bridges_test.hpp"
+
 using namespace caf;
 using namespace std::chrono_literals;
 using namespace troupe;
@@ -35,26 +37,16 @@ using namespace troupe::bridges;
 
 namespace {
 
-using later_atom = atom_constant<atom("later")>;
-using release_atom = atom_constant<atom("release")>;
+using namespace troupe::bridges::test;
+
 using fail_atom = atom_constant<atom("fail")>;
-using die_atom = atom_constant<atom("die")>;
-using relay_atom = atom_constant<atom("relay")>;
-using link_atom_t = atom_constant<atom("linkto")>;
+using link_atom_t = linkto_atom;
 
 using calc_actor = typed_actor<replies_to<int32_t>::with<int32_t>>;
 
 constexpr auto wait_limit = 5s;
 
-struct config : actor_system_config {
-  config() {
-    troupe::add_error_category(*this);
-    load<io::middleman>();
-    set("middleman.workers", 0);
-    set("scheduler.max-threads", 2);
-    set("scheduler.policy", atom("sharing"));
-  }
-};
+using config = node_config;
 
 // A node of the test: actor system, hub and a thread-safe name table for the resolver.
 struct node {
@@ -129,10 +121,6 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
     std::this_thread::sleep_for(5ms);
   }
   return true;
-}
-
-bool is_errc(const error& err, errc code) {
-  return err.category() == errc_category && err.code() == static_cast<uint8_t>(code);
 }
 
 behavior calc_impl(event_based_actor* self) {
@@ -725,7 +713,9 @@ TRANSPORT_TEST(a_chain_of_local_sends_leaves_the_io_thread) {
   done->receive([](hop_atom) {}, after(wait_limit) >> [] { CAF_FAIL("the chain never ended"); });
   auto [total, on_io] = tally->get();
   CAF_CHECK_EQUAL(total, 2001);
-  CAF_CHECK_GREATER_OR_EQUAL(on_io, 1); // the receiver of the frame itself
+  // Normally the receiver of the frame itself runs inline (checked by
+  // a_request_runs_on_the_io_thread_and_gets_its_reply); on a loaded machine a preemption can make
+  // it look slow and send it to the scheduler, so only the upper bound is checked here.
   CAF_CHECK_LESS_OR_EQUAL(on_io, 64);
   CAF_MESSAGE(on_io << " of " << total << " handlers ran on the I/O thread");
   // The I/O thread serves new frames afterwards.
