@@ -186,7 +186,7 @@ caf::actor node::spawn_supervisor_entry(const supervisor_entry& entry,
     spec.children.push_back(std::move(c));
   }
   log_->info("starting supervisor {} ({})", entry.name, entry.strategy);
-  return spawn_supervisor(*sys_, std::move(spec), log_);
+  return spawn_supervisor(*sys_, std::move(spec), log_, true);
 }
 
 caf::error node::start() {
@@ -253,7 +253,8 @@ caf::error node::start() {
     return hdl;
   };
   std::vector<std::pair<std::string, caf::actor>> relays(relays_.begin(), relays_.end());
-  auto intro = sys_->spawn(
+  // Detached: its remote_spawn handler blocks while a factory runs (see spawn_supervisor).
+  auto intro = sys_->spawn<caf::detached>(
     introspector, name_, app_.name, std::move(reports), std::move(supervisors), std::move(relays),
     std::function<caf::expected<caf::actor>(const std::string&)>{std::move(spawn_for_peer)});
   std::lock_guard<std::mutex> guard{mtx_};

@@ -500,11 +500,13 @@ void make_relays(caf::actor_system& sys, supervisor_spec& spec) {
 }
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_spec spec,
-                            std::shared_ptr<spdlog::logger> log) {
+                            std::shared_ptr<spdlog::logger> log, bool detached) {
   std::vector<bool> owned;
   for (auto& c : spec.children)
     owned.push_back(!c.relay);
   make_relays(sys, spec);
+  if (detached)
+    return sys.spawn<caf::detached>(supervisor, std::move(spec), std::move(owned), std::move(log));
   return sys.spawn(supervisor, std::move(spec), std::move(owned), std::move(log));
 }
 

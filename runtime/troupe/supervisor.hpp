@@ -126,8 +126,13 @@ void make_relays(caf::actor_system& sys, supervisor_spec& spec);
 ///   "restart", "state", "restarts", "id"}]}` (a builtin type, so it crosses bridges as is).
 /// - `(children)` → `supervisor_status` (register it with `add_supervisor_types`).
 /// - `(relay_of, std::string name)` → `caf::actor` (the child's relay) or `errc::not_found`.
+///
+/// `detached`: give the supervisor a thread of its own. A node does, because starting a child may
+/// block (a child on another node is spawned by a request through the bridges, a catalog factory
+/// may look up a remote actor), and an event-based actor woken by a frame runs on the bridge's I/O
+/// thread, which must never block; tests leave it off to run under the deterministic coordinator.
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_spec spec,
-                            std::shared_ptr<spdlog::logger> log);
+                            std::shared_ptr<spdlog::logger> log, bool detached = false);
 
 /// `(children)` → `supervisor_status`.
 using children_atom = caf::atom_constant<caf::atom("children")>;

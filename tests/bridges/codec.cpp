@@ -322,4 +322,15 @@ CAF_TEST(pseudo random garbage never decodes into a crash) {
   CAF_CHECK_LESS(decoded, 20000u);
 }
 
+CAF_TEST(builtin type names decode to the builtin type of that number) {
+  // The decoder makes builtin values by type number (looked up by name), user types by name.
+  for (uint16_t nr = 1; nr < type_nrs; ++nr) {
+    auto by_nr = sys.types().make_value(nr);
+    auto by_name = sys.types().make_value(std::string{numbered_type_names[nr - 1]});
+    CAF_REQUIRE(by_nr != nullptr && by_name != nullptr);
+    CAF_CHECK_EQUAL(by_nr->type().first, nr);
+    CAF_CHECK_EQUAL(by_name->type().first, nr);
+  }
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

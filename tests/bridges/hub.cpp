@@ -28,6 +28,8 @@
 #include "troupe/bridges/multi_transport.hpp"
 #include "troupe/errc.hpp"
 
+#include "bridges_test.hpp"
+
 using namespace caf;
 using namespace std::chrono_literals;
 using namespace troupe;
@@ -35,26 +37,16 @@ using namespace troupe::bridges;
 
 namespace {
 
-using later_atom = atom_constant<atom("later")>;
-using release_atom = atom_constant<atom("release")>;
+using namespace troupe::bridges::test;
+
 using fail_atom = atom_constant<atom("fail")>;
-using die_atom = atom_constant<atom("die")>;
-using relay_atom = atom_constant<atom("relay")>;
-using link_atom_t = atom_constant<atom("linkto")>;
+using link_atom_t = linkto_atom;
 
 using calc_actor = typed_actor<replies_to<int32_t>::with<int32_t>>;
 
 constexpr auto wait_limit = 5s;
 
-struct config : actor_system_config {
-  config() {
-    troupe::add_error_category(*this);
-    load<io::middleman>();
-    set("middleman.workers", 0);
-    set("scheduler.max-threads", 2);
-    set("scheduler.policy", atom("sharing"));
-  }
-};
+using config = node_config;
 
 // A node of the test: actor system, hub and a thread-safe name table for the resolver.
 struct node {
@@ -62,12 +54,14 @@ struct node {
   actor_system sys{cfg};
   std::mutex names_mtx;
   std::map<std::string, actor> names;
+  std::thread::id resolver_thread; // the hub calls its resolver on its I/O thread
   std::vector<actor> spawned;
   std::unique_ptr<hub> sut;
 
   node(const std::string& name, hub_options opts) {
     sut = std::make_unique<hub>(sys, name, opts, [this](const std::string& key) {
       std::lock_guard<std::mutex> guard{names_mtx};
+      resolver_thread = std::this_thread::get_id();
       auto i = names.find(key);
       return i != names.end() ? i->second : actor{};
     });
@@ -80,6 +74,11 @@ struct node {
     std::lock_guard<std::mutex> guard{names_mtx};
     names[name] = h;
     return h;
+  }
+
+  std::thread::id io_thread() {
+    std::lock_guard<std::mutex> guard{names_mtx};
+    return resolver_thread;
   }
 
   ~node() {
@@ -122,10 +121,6 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
     std::this_thread::sleep_for(5ms);
   }
   return true;
-}
-
-bool is_errc(const error& err, errc code) {
-  return err.category() == errc_category && err.code() == static_cast<uint8_t>(code);
 }
 
 behavior calc_impl(event_based_actor* self) {
@@ -223,9 +218,9 @@ struct fixture {
   std::unique_ptr<node> b; // the listening node, "beta"
   std::string endpoint;
 
-  explicit fixture(std::string tp) : transport(std::move(tp)) {
-    b = std::make_unique<node>("beta", test_options());
-    a = std::make_unique<node>("alpha", test_options());
+  explicit fixture(std::string tp, hub_options opts = test_options()) : transport(std::move(tp)) {
+    b = std::make_unique<node>("beta", opts);
+    a = std::make_unique<node>("alpha", opts);
     auto ep = b->sut->listen(listen_endpoint(transport));
     CAF_REQUIRE(ep);
     endpoint = *ep;
@@ -595,4 +590,196 @@ CAF_TEST(shm_leaves_no_segment_behind) {
     names += " " + n;
   if (!left.empty())
     CAF_FAIL("left in /dev/shm:" << names);
+}
+
+namespace {
+
+using where_atom = atom_constant<atom("where")>;
+using hop_atom = atom_constant<atom("hop")>;
+using slow_atom = atom_constant<atom("slow")>;
+
+// Counts handler runs and those of them on one given thread (the hub's I/O thread).
+struct thread_tally {
+  std::mutex mtx;
+  std::thread::id io;
+  int total = 0;
+  int on_io = 0;
+
+  void record() {
+    std::lock_guard<std::mutex> guard{mtx};
+    ++total;
+    if (std::this_thread::get_id() == io)
+      ++on_io;
+  }
+
+  std::pair<int, int> get() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return {total, on_io};
+  }
+};
+
+uint64_t thread_hash(std::thread::id x) {
+  return static_cast<uint64_t>(std::hash<std::thread::id>{}(x));
+}
+
+// Answers with a hash of the thread its handler runs on.
+uint64_t where_am_i(where_atom) {
+  return thread_hash(std::this_thread::get_id());
+}
+
+behavior where_impl() {
+  return {where_am_i};
+}
+
+// A request answered by `where_am_i`. The first one to a new actor also makes sure it is idle: a
+// frame arriving while its initial run on the scheduler is pending is handled there.
+uint64_t ask_where(fixture& f, const actor& where) {
+  scoped_actor self{f.a->sys};
+  uint64_t result = 0;
+  self->request(where, wait_limit, where_atom::value)
+    .receive([&](uint64_t x) { result = x; },
+             [](error& e) { CAF_FAIL("where failed: " << describe(e)); });
+  return result;
+}
+
+} // namespace
+
+TRANSPORT_TEST(a_request_runs_on_the_io_thread_and_gets_its_reply) {
+  f.b->spawn_named("where", where_impl);
+  auto where = f.lookup("where"); // the lookup tells beta's I/O thread
+  auto io = f.b->io_thread();
+  CAF_REQUIRE(io != std::thread::id{});
+  ask_where(f, where);
+  // Every request gets its reply. Normally each runs inline; on a loaded machine a preempted I/O
+  // thread can make two runs look slow and the actor move to the scheduler for 100 ms: retry.
+  int inline_replies = 0;
+  for (int i = 0; i < 20 && inline_replies < 3; ++i) {
+    if (ask_where(f, where) == thread_hash(io))
+      ++inline_replies;
+    else
+      std::this_thread::sleep_for(25ms);
+  }
+  CAF_CHECK_EQUAL(inline_replies, 3);
+}
+
+CAF_TEST(a_zero_inline_budget_leaves_actors_to_the_scheduler) {
+  auto opts = test_options();
+  opts.inline_budget = std::chrono::microseconds{0};
+  fixture f{"tcp", opts};
+  f.b->spawn_named("where", where_impl);
+  auto where = f.lookup("where");
+  auto io = f.b->io_thread();
+  CAF_REQUIRE(io != std::thread::id{});
+  ask_where(f, where);
+  for (int i = 0; i < 3; ++i)
+    CAF_CHECK_NOT_EQUAL(ask_where(f, where), thread_hash(io));
+}
+
+TRANSPORT_TEST(a_chain_of_local_sends_leaves_the_io_thread) {
+  // ping and pong on beta wake each other 2000 times, started by one frame from alpha: the I/O
+  // thread runs at most 64 of those handlers (or 50 us worth), the scheduler the rest.
+  auto tally = std::make_shared<thread_tally>();
+  scoped_actor done{f.b->sys};
+  auto done_hdl = actor_cast<actor>(done);
+  auto pong = f.b->sys.spawn([=](event_based_actor* self) -> behavior {
+    return {
+      [=](hop_atom, int32_t n, const actor& back) {
+        tally->record();
+        self->send(back, hop_atom::value, n - 1, actor_cast<actor>(self));
+      },
+    };
+  });
+  f.b->spawned.push_back(pong);
+  f.b->spawn_named("ping", [=](event_based_actor* self) -> behavior {
+    return {
+      where_am_i,
+      [=](hop_atom, int32_t n, const actor&) {
+        tally->record();
+        if (n <= 0)
+          self->send(done_hdl, hop_atom::value);
+        else
+          self->send(pong, hop_atom::value, n, actor_cast<actor>(self));
+      },
+    };
+  });
+  auto ping = f.lookup("ping");
+  ask_where(f, ping);
+  {
+    std::lock_guard<std::mutex> guard{tally->mtx};
+    tally->io = f.b->io_thread();
+  }
+  scoped_actor self{f.a->sys};
+  self->send(ping, hop_atom::value, int32_t{1000}, actor{});
+  done->receive([](hop_atom) {}, after(wait_limit) >> [] { CAF_FAIL("the chain never ended"); });
+  auto [total, on_io] = tally->get();
+  CAF_CHECK_EQUAL(total, 2001);
+  // Normally the receiver of the frame itself runs inline (checked by
+  // a_request_runs_on_the_io_thread_and_gets_its_reply); on a loaded machine a preemption can make
+  // it look slow and send it to the scheduler, so only the upper bound is checked here.
+  CAF_CHECK_LESS_OR_EQUAL(on_io, 64);
+  CAF_MESSAGE(on_io << " of " << total << " handlers ran on the I/O thread");
+  // The I/O thread serves new frames afterwards.
+  f.b->spawn_named("calc", calc_impl);
+  auto calc = f.lookup("calc");
+  self->request(calc, wait_limit, int32_t{1})
+    .receive([](int32_t y) { CAF_CHECK_EQUAL(y, 2); },
+             [](error& e) { CAF_FAIL("request after the chain failed: " << describe(e)); });
+}
+
+TRANSPORT_TEST(a_slow_handler_stalls_the_io_thread_only_twice) {
+  // Each handler takes longer than the budget: the first two run inline, then the actor is left
+  // to the scheduler, so frames for other actors are not stuck behind the whole backlog.
+  auto tally = std::make_shared<thread_tally>();
+  f.b->spawn_named("slow", [=]() -> behavior {
+    return {
+      where_am_i,
+      [=](slow_atom) {
+        tally->record();
+        std::this_thread::sleep_for(20ms);
+      },
+    };
+  });
+  f.b->spawn_named("calc", calc_impl);
+  auto slow = f.lookup("slow");
+  auto calc = f.lookup("calc");
+  ask_where(f, slow);
+  {
+    std::lock_guard<std::mutex> guard{tally->mtx};
+    tally->io = f.b->io_thread();
+  }
+  scoped_actor self{f.a->sys};
+  for (int i = 0; i < 5; ++i)
+    self->send(slow, slow_atom::value);
+  self->request(calc, wait_limit, int32_t{1})
+    .receive([](int32_t y) { CAF_CHECK_EQUAL(y, 2); },
+             [](error& e) { CAF_FAIL("request behind the slow actor failed: " << describe(e)); });
+  CAF_REQUIRE(eventually([&] { return tally->get().first == 5; }));
+  // Two, or one if a preemption made the warm-up run look slow already.
+  auto on_io = tally->get().second;
+  CAF_CHECK_GREATER_OR_EQUAL(on_io, 1);
+  CAF_CHECK_LESS_OR_EQUAL(on_io, 2);
+}
+
+TRANSPORT_TEST(a_blocking_lookup_from_an_inline_actor_fails_at_once) {
+  // Run inline, the handler blocks the thread that would read the lookup's reply.
+  auto* beta_hub = f.b->sut.get();
+  f.b->spawn_named("looker", [=]() -> behavior {
+    return {
+      where_am_i,
+      [=](std::string& name) -> result<std::string> {
+        auto h = beta_hub->remote_lookup("alpha", name, 2s);
+        if (h)
+          return std::string{"found"};
+        return std::move(h.error());
+      },
+    };
+  });
+  auto looker = f.lookup("looker");
+  ask_where(f, looker);
+  scoped_actor self{f.a->sys};
+  auto t0 = std::chrono::steady_clock::now();
+  self->request(looker, wait_limit, std::string{"anything"})
+    .receive([](std::string&) { CAF_FAIL("lookup succeeded on the I/O thread"); },
+             [](error& e) { CAF_CHECK(is_errc(e, errc::invalid_state)); });
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - t0, 1s);
 }

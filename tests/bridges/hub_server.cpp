@@ -43,25 +43,15 @@
 #include "troupe/bridges/hub.hpp"
 #include "troupe/errc.hpp"
 
+#include "bridges_test.hpp"
+
 using namespace caf;
 
 namespace {
 
-using add_atom = atom_constant<atom("add")>;
-using later_atom = atom_constant<atom("later")>;
-using release_atom = atom_constant<atom("release")>;
-using relay_atom = atom_constant<atom("relay")>;
-using die_atom = atom_constant<atom("die")>;
-using linkto_atom = atom_constant<atom("linkto")>;
+using namespace troupe::bridges::test;
 
-struct config : actor_system_config {
-  config() {
-    troupe::add_error_category(*this);
-    load<io::middleman>();
-    set("middleman.workers", 0);
-    set("scheduler.max-threads", 2);
-  }
-};
+using config = node_config;
 
 struct park_state {
   std::vector<response_promise> parked;

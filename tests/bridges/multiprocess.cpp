@@ -26,6 +26,7 @@
 #include "caf/scoped_actor.hpp"
 #include "caf/typed_actor.hpp"
 
+#include "bridges_test.hpp"
 #include "troupe/errc.hpp"
 #include "troupe_test.hpp"
 
@@ -38,30 +39,13 @@ using namespace troupe::bridges;
 
 namespace {
 
-using add_atom = atom_constant<atom("add")>;
-using later_atom = atom_constant<atom("later")>;
-using release_atom = atom_constant<atom("release")>;
-using relay_atom = atom_constant<atom("relay")>;
-using die_atom = atom_constant<atom("die")>;
-using linkto_atom = atom_constant<atom("linkto")>;
+using namespace troupe::bridges::test;
 
 using calc_actor = typed_actor<replies_to<int32_t>::with<int32_t>>;
 
 constexpr auto wait_limit = 5s;
 
-bool is_errc(const error& err, errc code) {
-  return err.category() == errc_category && err.code() == static_cast<uint8_t>(code);
-}
-
-struct config : actor_system_config {
-  config() {
-    troupe::add_error_category(*this);
-    load<io::middleman>();
-    set("middleman.workers", 0);
-    set("scheduler.max-threads", 2);
-    set("scheduler.policy", atom("sharing"));
-  }
-};
+using config = node_config;
 
 // The far node: a child process with a pipe to its stdin and one from its stdout.
 struct far_node {

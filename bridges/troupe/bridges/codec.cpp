@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
+#include <unordered_map>
 
 #include "caf/actor_system_config.hpp"
 #include "caf/detail/dynamic_message_data.hpp"
@@ -29,6 +31,20 @@ constexpr size_t max_name_size = 1024;
 
 caf::error bad_frame(const char* what) {
   return make_error(errc::bad_frame, what);
+}
+
+// Returns the type number of the builtin type `name`, 0 for any other name. CAF's
+// `make_value(name)` compares the name with every builtin name in turn before it looks at the
+// user types; `make_value(nr)` indexes.
+uint16_t builtin_type_nr(std::string_view name) {
+  static const auto table = [] {
+    std::unordered_map<std::string_view, uint16_t> result;
+    for (size_t i = 0; i + 1 < caf::type_nrs; ++i)
+      result.emplace(caf::numbered_type_names[i], static_cast<uint16_t>(i + 1));
+    return result;
+  }();
+  auto i = table.find(name);
+  return i != table.end() ? i->second : 0;
 }
 
 } // namespace
@@ -236,14 +252,18 @@ caf::expected<caf::message> decode_payload(caf::actor_system& sys, caf::executio
   size_t n;
   if (!r.read_array_header(n) || n > max_payload_elements)
     return bad_frame("payload is not an array of at most 1024 elements");
-  auto data = caf::make_counted<caf::detail::dynamic_message_data>();
+  caf::detail::dynamic_message_data::elements elements;
+  elements.reserve(n);
   std::string name;
   for (size_t i = 0; i < n; ++i) {
     size_t pair_size;
     if (!r.read_array_header(pair_size) || pair_size != 2)
       return bad_frame("payload element is not a [name, values] pair");
-    if (!r.read_str(name, max_name_size))
+    const char* name_data;
+    size_t name_size;
+    if (!r.read_str(name_data, name_size) || name_size > max_name_size)
       return bad_frame("bad payload element type name");
+    name.assign(name_data, name_size);
     size_t num_values;
     if (!r.read_array_header(num_values))
       return bad_frame("payload element values are not an array");
@@ -252,7 +272,8 @@ caf::expected<caf::message> decode_payload(caf::actor_system& sys, caf::executio
       if (!r.skip())
         return bad_frame("malformed or truncated payload element");
     auto last = r.pos();
-    auto value = sys.types().make_value(name);
+    auto nr = builtin_type_nr(name);
+    auto value = nr != 0 ? sys.types().make_value(nr) : sys.types().make_value(name);
     if (!value)
       return make_error(errc::bad_frame, "unknown type " + name);
     msgpack_deserializer source{ctx, first, static_cast<size_t>(last - first)};
@@ -263,10 +284,11 @@ caf::expected<caf::message> decode_payload(caf::actor_system& sys, caf::executio
     // misread as the next element's type name.
     if (source.remaining() != 0 || source.objects_read() != num_values)
       return make_error(errc::bad_frame, "element of type " + name + " has the wrong field count");
-    data->append(std::move(value));
+    elements.emplace_back(std::move(value));
   }
   if (!r.at_end())
     return bad_frame("trailing bytes after payload");
+  auto data = caf::make_counted<caf::detail::dynamic_message_data>(std::move(elements));
   return caf::message{caf::detail::message_data::cow_ptr{std::move(data)}};
 }
 

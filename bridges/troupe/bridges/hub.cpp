@@ -1,12 +1,19 @@
 #include "troupe/bridges/hub.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
+#include <utility>
+
+#if defined(__x86_64__)
+#  include <x86intrin.h>
+#endif
 
 #include <spdlog/spdlog.h>
 
@@ -53,6 +60,279 @@ public:
   }
 };
 
+/// A resumable whose inline runs took longer than the budget twice in a row stays off the I/O
+/// thread this long, so that a slow handler stalls the thread twice rather than on every frame.
+/// Twice: a single overrun is as likely the I/O thread being preempted (the transport's own
+/// threads share its core) as a slow handler.
+constexpr auto slow_cooloff = std::chrono::milliseconds{100};
+
+/// Upper bound of inline runs per frame, whatever their duration.
+constexpr size_t max_inline_runs = 64;
+
+// The clock of inline runs, read twice per frame that wakes an actor: on x86-64 the TSC (the
+// kernel's clocksource on these machines; a read costs a fraction of steady_clock's vDSO call,
+// which was the top symbol of the I/O thread's profile), calibrated once against steady_clock;
+// elsewhere steady_clock. Only differences of two readings on one thread are used, against
+// budgets of tens of microseconds.
+class run_clock {
+public:
+  using ticks = uint64_t;
+
+  static ticks now() noexcept {
+#if defined(__x86_64__)
+    return __rdtsc();
+#else
+    return static_cast<ticks>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+  }
+
+  /// Returns `d` in ticks.
+  static ticks from(std::chrono::nanoseconds d) {
+    static const double per_ns = ticks_per_ns();
+    return static_cast<ticks>(static_cast<double>(d.count()) * per_ns);
+  }
+
+  /// Returns `later - earlier`, or 0 if the counter went backwards (another core's TSC).
+  static ticks elapsed(ticks earlier, ticks later) noexcept {
+    return later > earlier ? later - earlier : 0;
+  }
+
+private:
+  static double ticks_per_ns() {
+#if defined(__x86_64__)
+    // 200 us of spinning, once per process: both readings bracket the same interval, so a
+    // preemption in between does not skew the ratio.
+    auto t0 = std::chrono::steady_clock::now();
+    auto c0 = __rdtsc();
+    while (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds{200}) {
+      // spin
+    }
+    auto c1 = __rdtsc();
+    auto t1 = std::chrono::steady_clock::now();
+    auto ns = std::chrono::duration<double, std::nano>(t1 - t0).count();
+    return c1 > c0 && ns > 0 ? static_cast<double>(c1 - c0) / ns : 1.0;
+#else
+    using period = std::chrono::steady_clock::period;
+    return static_cast<double>(period::den) / (1e9 * static_cast<double>(period::num));
+#endif
+  }
+};
+
+// The execution unit of one I/O thread of one hub: CAF's `scheduled_actor::enqueue` calls
+// `exec_later` for an actor it woke with this unit, and `run_queued` then resumes those actors
+// on the I/O thread right after the frame instead of waking a scheduler worker (a cross-core
+// wakeup, plus CAF 0.17's double wakeup). Detached actors (private thread) and blocking actors
+// (scoped_actor: own condition variable) never reach `exec_later`.
+// @note One unit per thread: `queue_`, `draining_` and `slow_` are touched only by the thread for
+//       which `tl_running` points at this unit; `exec_later` from any other thread (an actor's
+//       stale `context()` after its inline run) forwards to the scheduler. Units are pooled and
+//       never freed, because such stale pointers may outlive the hub.
+class io_execution_unit final : public caf::execution_unit {
+public:
+  void assign(caf::actor_system& sys, caf::proxy_registry* reg, std::chrono::microseconds budget) {
+    system_ = &sys;
+    proxy_registry_ptr(reg);
+    budget_ = budget;
+    budget_ticks_ = run_clock::from(budget);
+    cooloff_ticks_ = run_clock::from(slow_cooloff);
+  }
+
+  void retire() {
+    proxy_registry_ptr(nullptr);
+    budget_ = std::chrono::microseconds{0};
+    last_sender = sender_cache{};
+    last_conn = conn_cache{};
+    slow_.fill(slow_entry{}); // the next hub's actors may reuse these addresses
+  }
+
+  /// The remote sender this thread resolved last: frames of one sender come in runs, and the
+  /// proxy registry costs a mutex and two map lookups (one hashing the node id) per frame.
+  /// Dropped on that sender's `down` (the only erasure of a single proxy, and it arrives on the
+  /// same connection, hence thread); a lost session is a new `peer`.
+  struct sender_cache {
+    std::shared_ptr<peer> session;
+    caf::actor_id aid = 0;
+    caf::strong_actor_ptr proxy;
+  } last_sender;
+
+  /// The session of the connection this thread read last, valid while the hub's `conn_gen_` is
+  /// `gen` (saves the hub mutex and a map lookup per frame).
+  struct conn_cache {
+    conn_id conn = 0;
+    uint64_t gen = 0;
+    std::shared_ptr<peer> session;
+  } last_conn;
+
+  void exec_later(caf::resumable* ptr) override;
+
+  /// Resumes the queued actors within the budget and hands the rest to the scheduler. Returns at
+  /// once when called from inside one of those runs (the outer loop picks up what they queue).
+  void run_queued();
+
+private:
+  struct slow_entry {
+    caf::resumable* job = nullptr;
+    bool strike = false; // the last run overran the budget
+    run_clock::ticks until = 0;
+  };
+
+  void forward(caf::resumable* job) {
+    // The job's own system: a stale context may point at a unit reassigned to another hub.
+    if (auto a = dynamic_cast<caf::abstract_actor*>(job))
+      a->home_system().scheduler().enqueue(job);
+    else
+      system().scheduler().enqueue(job);
+  }
+
+  slow_entry* find_slow(caf::resumable* job) {
+    for (auto& e : slow_)
+      if (e.job == job)
+        return &e;
+    return nullptr;
+  }
+
+  bool is_slow(caf::resumable* job, run_clock::ticks now) {
+    auto e = find_slow(job);
+    return e != nullptr && now < e->until;
+  }
+
+  // Records a run of `job` and whether it overran the budget.
+  void record_run(caf::resumable* job, bool overran, run_clock::ticks now) {
+    auto e = find_slow(job);
+    if (!overran) {
+      if (e != nullptr)
+        e->strike = false;
+      return;
+    }
+    if (e == nullptr) {
+      // A pointer reused by a new actor only costs that actor a strike or a cool-off.
+      e = &slow_[next_slow_++ % slow_.size()];
+      *e = slow_entry{job, true, 0};
+      return;
+    }
+    if (e->strike)
+      e->until = now + cooloff_ticks_;
+    e->strike = true;
+  }
+
+  std::chrono::microseconds budget_{0};
+  run_clock::ticks budget_ticks_ = 0;
+  run_clock::ticks cooloff_ticks_ = 0;
+  std::vector<caf::resumable*> queue_;
+  size_t head_ = 0;
+  bool draining_ = false;
+  std::array<slow_entry, 8> slow_{};
+  size_t next_slow_ = 0;
+};
+
+// The unit whose frame this thread is handling right now, if any.
+thread_local io_execution_unit* tl_running = nullptr;
+
+void io_execution_unit::exec_later(caf::resumable* ptr) {
+  if (tl_running != this || budget_.count() == 0
+      || ptr->subtype() != caf::resumable::scheduled_actor) {
+    forward(ptr);
+    return;
+  }
+  queue_.push_back(ptr);
+}
+
+void io_execution_unit::run_queued() {
+  if (draining_ || head_ == queue_.size())
+    return;
+  draining_ = true;
+  auto start = run_clock::now();
+  auto last = start;
+  size_t runs = 0;
+  // Index loop: resumed actors append to `queue_` (local sends, `resume_later`).
+  while (head_ < queue_.size()) {
+    auto job = queue_[head_++];
+    if (runs > 0 && (run_clock::elapsed(start, last) >= budget_ticks_ || runs >= max_inline_runs)) {
+      forward(job); // keeps the reference CAF took for the wakeup
+      continue;
+    }
+    if (is_slow(job, last)) {
+      forward(job);
+      continue;
+    }
+    auto before = last;
+    // One message per run: the budget is checked between messages, never inside a handler.
+    auto res = job->resume(this, 1);
+    ++runs;
+    last = run_clock::now();
+    record_run(job, run_clock::elapsed(before, last) > budget_ticks_, last);
+    switch (res) {
+      case caf::resumable::resume_later: queue_.push_back(job); break;
+      case caf::resumable::done:
+        if (auto e = find_slow(job))
+          *e = slow_entry{}; // its address may be reused by a new actor
+        caf::intrusive_ptr_release(job);
+        break;
+      case caf::resumable::awaiting_message:
+        // As CAF's worker does: drop the reference taken when the actor was woken.
+        caf::intrusive_ptr_release(job);
+        break;
+      default: break; // shutdown_execution_unit: only the scheduler's own shutdown job
+    }
+  }
+  queue_.clear();
+  head_ = 0;
+  draining_ = false;
+}
+
+// Marks the calling thread as handling a frame with `eu` and, on leaving, runs what the frame
+// woke. Nested scopes (a frame delivered from inside an inline run) leave the running to the
+// outermost one.
+class inline_scope {
+public:
+  explicit inline_scope(io_execution_unit& eu) : eu_(eu), prev_(std::exchange(tl_running, &eu)) {
+    // nop
+  }
+
+  inline_scope(const inline_scope&) = delete;
+  inline_scope& operator=(const inline_scope&) = delete;
+
+  ~inline_scope() {
+    eu_.run_queued();
+    tl_running = prev_;
+  }
+
+private:
+  io_execution_unit& eu_;
+  io_execution_unit* prev_;
+};
+
+// Units outlive their hub (see io_execution_unit); a retired one serves the next hub.
+struct io_unit_pool {
+  std::mutex mtx;
+  std::vector<std::unique_ptr<io_execution_unit>> all;
+  std::vector<io_execution_unit*> idle;
+
+  io_execution_unit* acquire() {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!idle.empty()) {
+      auto result = idle.back();
+      idle.pop_back();
+      return result;
+    }
+    all.emplace_back(std::make_unique<io_execution_unit>());
+    return all.back().get();
+  }
+
+  void release(io_execution_unit* eu) {
+    eu->retire();
+    std::lock_guard<std::mutex> guard{mtx};
+    idle.push_back(eu);
+  }
+
+  static io_unit_pool& instance() {
+    static auto* pool = new io_unit_pool; // never destroyed: stale contexts may outlive main
+    return *pool;
+  }
+};
+
+std::atomic<uint64_t> next_hub_id{1};
+
 std::vector<char> make_frame(frame_kind kind, caf::actor_id sender, caf::actor_id receiver,
                              uint64_t mid) {
   std::vector<char> frame;
@@ -87,6 +367,11 @@ public:
 
   ~hub_core() override {
     stop();
+    // The I/O threads are joined: no frame handler uses these units any more.
+    std::lock_guard<std::mutex> guard{units_mtx_};
+    for (auto& [tid, eu] : units_)
+      io_unit_pool::instance().release(eu);
+    units_.clear();
   }
 
   const std::string& name() const {
@@ -159,6 +444,10 @@ public:
 
   caf::expected<caf::actor> remote_lookup(const std::string& peer_node, const std::string& name,
                                           std::chrono::milliseconds timeout) {
+    // The reply would have to be read by this very thread: fail now instead of stalling every
+    // peer for `timeout` (an actor run inline by a frame lands here).
+    if (tr_->on_io_thread())
+      return make_error(errc::invalid_state, "remote_lookup called on the I/O thread");
     std::shared_ptr<peer> p;
     uint64_t id;
     std::future<caf::expected<caf::actor>> fut;
@@ -208,6 +497,14 @@ public:
       });
     }
     tr_->stop();
+    {
+      // The I/O threads are gone: release what their caches hold.
+      std::lock_guard<std::mutex> guard{units_mtx_};
+      for (auto& [tid, eu] : units_) {
+        eu->last_sender = {};
+        eu->last_conn = {};
+      }
+    }
     for (auto& p : peers)
       peer_lost(p, "local node stopped");
     {
@@ -283,14 +580,16 @@ public:
   // -- transport_listener (I/O thread) --------------------------------------------------------
 
   void on_frame(conn_id conn, const char* data, size_t size) override {
-    auto p = peer_for(conn);
+    auto& eu = local_unit();
+    inline_scope scope{eu}; // runs the actors this frame woke, on leaving
+    auto p = cached_peer_for(eu, conn);
     auto env = bridges::decode_envelope(data, size, opts_.max_frame_size);
     if (!env) {
       reject(p, conn, env.error());
       return;
     }
     if (p) {
-      p->last_seen = clock_type::now();
+      // No clock here: `on_tick` turns a change of `frames_in` into `last_seen`.
       p->counters.frames_in.fetch_add(1, std::memory_order_relaxed);
       p->counters.bytes_in.fetch_add(size, std::memory_order_relaxed);
     }
@@ -348,6 +647,11 @@ public:
     for (auto& p : all_peers()) {
       if (!tr_->on_io_thread_of(p->conn()))
         continue;
+      auto frames = p->counters.frames_in.load(std::memory_order_relaxed);
+      if (frames != p->frames_at_tick) {
+        p->frames_at_tick = frames;
+        p->last_seen = now;
+      }
       if (now - p->last_seen > opts_.heartbeat_timeout) {
         peer_lost(p, "heartbeat timeout");
       } else if (now - p->last_heartbeat >= opts_.heartbeat_interval) {
@@ -413,6 +717,36 @@ private:
     std::string peer_name;
     std::promise<caf::expected<caf::actor>> promise;
   };
+
+  // Returns the execution unit of the calling (I/O) thread, creating it on first use.
+  io_execution_unit& local_unit() {
+    thread_local uint64_t tl_hub = 0;
+    thread_local io_execution_unit* tl_unit = nullptr;
+    if (tl_hub == id_)
+      return *tl_unit;
+    auto tid = std::this_thread::get_id();
+    std::lock_guard<std::mutex> guard{units_mtx_};
+    auto i = std::find_if(units_.begin(), units_.end(), [&](auto& x) { return x.first == tid; });
+    if (i == units_.end()) {
+      auto eu = io_unit_pool::instance().acquire();
+      eu->assign(sys_, &proxies_, opts_.inline_budget);
+      i = units_.emplace(units_.end(), tid, eu);
+    }
+    tl_hub = id_;
+    tl_unit = i->second;
+    return *tl_unit;
+  }
+
+  std::shared_ptr<peer> cached_peer_for(io_execution_unit& eu, conn_id conn) {
+    auto& cache = eu.last_conn;
+    // Read before the lookup: a change in between leaves a stale `gen` behind, never a stale peer.
+    auto gen = conn_gen_.load(std::memory_order_acquire);
+    if (cache.session && cache.conn == conn && cache.gen == gen)
+      return cache.session;
+    auto result = peer_for(conn);
+    cache = {conn, gen, result};
+    return result;
+  }
 
   std::shared_ptr<peer> peer_for(conn_id conn) const {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -487,6 +821,7 @@ private:
         std::lock_guard<std::mutex> guard{mtx_};
         by_conn_.erase(old_conn);
         by_conn_[conn] = existing;
+        conn_gen_.fetch_add(1, std::memory_order_release);
         existing->conn(conn);
       }
       existing->last_seen = now;
@@ -521,6 +856,7 @@ private:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       by_conn_[conn] = p;
+      conn_gen_.fetch_add(1, std::memory_order_release);
       by_node_[p->node()] = p;
       by_name_[p->name()] = p;
       if (ack) {
@@ -539,8 +875,15 @@ private:
                                        const bridges::envelope& env) {
     if (env.sender == 0)
       return nullptr;
-    if (!env.sender_node)
-      return proxies_.get_or_put(p->node(), env.sender);
+    if (!env.sender_node) {
+      auto& cache = tl_running->last_sender; // only called from `on_frame`
+      if (cache.session == p && cache.aid == env.sender)
+        return cache.proxy;
+      auto result = proxies_.get_or_put(p->node(), env.sender);
+      if (result)
+        cache = {p, env.sender, result};
+      return result;
+    }
     if (env.sender_node == sys_.node())
       return sys_.registry().get(env.sender);
     return proxies_.get_or_put(env.sender_node, env.sender);
@@ -594,7 +937,8 @@ private:
           = dynamic_cast<bridges::remote_proxy*>(caf::actor_cast<caf::abstract_actor*>(source)))
         rp->remove_backlink_local(caf::actor_cast<caf::abstract_actor*>(dest));
     }
-    dest->enqueue(caf::make_mailbox_element(std::move(src), mid, {}, std::move(*msg)), nullptr);
+    // With the I/O thread's unit, CAF hands the actor to `exec_later` when this wakes it.
+    dest->enqueue(caf::make_mailbox_element(std::move(src), mid, {}, std::move(*msg)), tl_running);
   }
 
   void handle_monitor(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
@@ -632,6 +976,9 @@ private:
       reason = msg->get_as<caf::error>(0);
     else if (!msg)
       reject(p, p->conn(), msg.error());
+    auto& cache = tl_running->last_sender;
+    if (cache.session == p && cache.aid == env.sender)
+      cache = {};
     proxies_.erase(p->node(), env.sender, std::move(reason));
   }
 
@@ -711,8 +1058,10 @@ private:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       auto c = by_conn_.find(conn);
-      if (c != by_conn_.end() && c->second == p)
+      if (c != by_conn_.end() && c->second == p) {
         by_conn_.erase(c);
+        conn_gen_.fetch_add(1, std::memory_order_release);
+      }
       auto n = by_node_.find(p->node());
       if (n != by_node_.end() && n->second == p)
         by_node_.erase(n);
@@ -760,6 +1109,7 @@ private:
     }
   }
 
+  const uint64_t id_ = next_hub_id++;
   caf::actor_system& sys_;
   std::string name_;
   bridges::hub_options opts_;
@@ -776,6 +1126,7 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable cv_;
   std::unordered_map<conn_id, std::shared_ptr<peer>> by_conn_;
+  std::atomic<uint64_t> conn_gen_{1}; // bumped on every change of `by_conn_`
   std::map<caf::node_id, std::shared_ptr<peer>> by_node_;
   std::unordered_map<std::string, std::shared_ptr<peer>> by_name_;
   std::unordered_map<conn_id, outgoing> outgoing_;
@@ -783,6 +1134,10 @@ private:
   std::unordered_map<conn_id, conn_id> replaced_;
   std::unordered_map<uint64_t, lookup_state> lookups_;
   uint64_t next_lookup_ = 1;
+
+  // One execution unit per thread that delivered frames (see io_execution_unit).
+  std::mutex units_mtx_;
+  std::vector<std::pair<std::thread::id, io_execution_unit*>> units_;
 };
 
 } // namespace troupe::detail

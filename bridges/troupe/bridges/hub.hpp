@@ -43,6 +43,10 @@ struct hub_options {
   shm_transport_options shm;
   /// Logger for session events and rejected frames; spdlog's default logger when null.
   std::shared_ptr<spdlog::logger> logger;
+  /// Time the I/O thread may spend per frame running the actors that frame woke, one message at
+  /// a time, instead of handing them to a scheduler worker; what is left then goes to the
+  /// scheduler. Zero: never run actors on the I/O thread (see docs/SEMANTICS.md, "Threads").
+  std::chrono::microseconds inline_budget{50};
 };
 
 /// Counters of one peer session.
@@ -117,7 +121,8 @@ public:
   bool connected(const std::string& peer_node) const;
 
   /// Asks `peer_node` for the actor registered there under `name` and returns a proxy for it.
-  /// Fails with `errc::not_found`, `errc::peer_lost` or `errc::timeout`.
+  /// Fails with `errc::not_found`, `errc::peer_lost` or `errc::timeout`, and at once with
+  /// `errc::invalid_state` on the hub's I/O thread (a handler of an actor run there inline).
   caf::expected<caf::actor> remote_lookup(const std::string& peer_node, const std::string& name,
                                           std::chrono::milliseconds timeout);
 

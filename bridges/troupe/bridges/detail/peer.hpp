@@ -159,8 +159,11 @@ public:
 
   peer_counters counters;
 
-  /// Last time a frame arrived (I/O thread only).
+  /// Last time a frame arrived, to the precision of a tick (I/O thread only).
   std::chrono::steady_clock::time_point last_seen;
+
+  /// `counters.frames_in` at the last tick (I/O thread only).
+  uint64_t frames_at_tick = 0;
 
   /// Last time a frame was sent by the I/O thread's heartbeat logic (I/O thread only).
   std::chrono::steady_clock::time_point last_heartbeat;
