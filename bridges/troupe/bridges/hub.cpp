@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #if defined(__x86_64__)
@@ -601,6 +602,13 @@ public:
       default: break;
     }
     if (!p) {
+      if (session_ended_on(conn)) {
+        // In flight when the session ended (e.g. the `down`s a stopping peer sends while its
+        // actors terminate): late, not malformed.
+        log_->debug("[{}] dropped a {} frame that arrived after its session ended", name_,
+                    bridges::to_string(env->kind));
+        return;
+      }
       reject(p, conn,
              make_error(errc::bad_frame, std::string{"frame of kind "}
                                            + bridges::to_string(env->kind) + " before hello"));
@@ -748,6 +756,11 @@ private:
     return result;
   }
 
+  bool session_ended_on(conn_id conn) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return ended_.count(conn) > 0;
+  }
+
   std::shared_ptr<peer> peer_for(conn_id conn) const {
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = by_conn_.find(conn);
@@ -856,6 +869,7 @@ private:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       by_conn_[conn] = p;
+      ended_.erase(conn);
       conn_gen_.fetch_add(1, std::memory_order_release);
       by_node_[p->node()] = p;
       by_name_[p->name()] = p;
@@ -1061,6 +1075,9 @@ private:
       if (c != by_conn_.end() && c->second == p) {
         by_conn_.erase(c);
         conn_gen_.fetch_add(1, std::memory_order_release);
+        if (ended_.size() >= 1024)
+          ended_.clear(); // a bound; forgetting only makes a late frame count as bad
+        ended_.insert(conn);
       }
       auto n = by_node_.find(p->node());
       if (n != by_node_.end() && n->second == p)
@@ -1130,6 +1147,8 @@ private:
   std::map<caf::node_id, std::shared_ptr<peer>> by_node_;
   std::unordered_map<std::string, std::shared_ptr<peer>> by_name_;
   std::unordered_map<conn_id, outgoing> outgoing_;
+  /// Connections whose session ended; their late frames are dropped quietly.
+  std::unordered_set<conn_id> ended_;
   /// Broken outgoing connections and the ones that replaced them, for a `connect` waiting on one.
   std::unordered_map<conn_id, conn_id> replaced_;
   std::unordered_map<uint64_t, lookup_state> lookups_;
