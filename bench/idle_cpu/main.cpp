@@ -36,6 +36,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/child_process.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/atom.hpp"
@@ -96,93 +97,9 @@ cpu_sample sample(pid_t pid) {
   return s;
 }
 
-// A forked child running `fn(ready_fd, ctl_fd)`: it writes one line when ready and runs until
-// its control pipe closes.
-class child_process {
-public:
-  using body = std::function<void(int ready_fd, int ctl_fd)>;
-
-  ~child_process() {
-    stop();
-  }
-
-  std::string start(body fn) {
-    int ready[2];
-    int ctl[2];
-    if (pipe(ready) != 0 || pipe(ctl) != 0)
-      return {};
-    std::fflush(stdout);
-    std::fflush(stderr);
-    pid_ = fork();
-    if (pid_ < 0)
-      return {};
-    if (pid_ == 0) {
-      close(ready[0]);
-      close(ctl[1]);
-      fn(ready[1], ctl[0]);
-      _exit(0);
-    }
-    close(ready[1]);
-    close(ctl[0]);
-    ctl_fd_ = ctl[1];
-    std::string line;
-    pollfd pfd{ready[0], POLLIN, 0};
-    auto deadline = clk::now() + std::chrono::seconds{20};
-    while (clk::now() < deadline) {
-      if (poll(&pfd, 1, 100) <= 0)
-        continue;
-      char c;
-      if (read(ready[0], &c, 1) <= 0 || c == '\n')
-        break;
-      line += c;
-    }
-    close(ready[0]);
-    return line;
-  }
-
-  void stop() {
-    if (ctl_fd_ >= 0) {
-      close(ctl_fd_);
-      ctl_fd_ = -1;
-    }
-    if (pid_ <= 0)
-      return;
-    auto deadline = clk::now() + std::chrono::seconds{5};
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (clk::now() > deadline) {
-        std::fprintf(stderr, "process %d does not exit: killing it\n", pid_);
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      usleep(1000);
-    }
-    pid_ = -1;
-  }
-
-  pid_t pid() const {
-    return pid_;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int ctl_fd_ = -1;
-};
-
-void write_line(int fd, const std::string& s) {
-  auto line = s + "\n";
-  auto res = write(fd, line.data(), line.size());
-  static_cast<void>(res);
-  close(fd);
-}
-
-void wait_eof(int fd) {
-  char buf[64];
-  while (read(fd, buf, sizeof(buf)) > 0) {
-    // nop
-  }
-}
+using troupe::bench::child_process;
+using troupe::bench::wait_eof;
+using troupe::bench::write_line;
 
 // -- the two sides ----------------------------------------------------------------------------
 
@@ -280,12 +197,12 @@ row measure(const setup& s, double seconds, double settle) {
   child_process client;
   auto side = s.side;
   auto endpoint = s.endpoint;
-  auto bound = server.start([&](int ready, int ctl) { side(ready, ctl, true, endpoint); });
+  auto bound = server.start({}, [&](int ready, int ctl) { side(ready, ctl, true, endpoint); });
   if (bound.empty()) {
     r.error = "listener did not start";
     return r;
   }
-  auto ok = client.start([&](int ready, int ctl) { side(ready, ctl, false, bound); });
+  auto ok = client.start({}, [&](int ready, int ctl) { side(ready, ctl, false, bound); });
   if (ok.empty()) {
     r.error = "connector did not connect";
     return r;

@@ -49,6 +49,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "common/child_process.hpp"
 #include "caf/actor_registry.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
@@ -183,95 +184,13 @@ usage sample_pid(pid_t pid) {
   return u;
 }
 
-// The server side of a remote path: a forked child that reports one line ("ready" data) and runs
-// until its control pipe closes.
-class child_process {
-public:
-  using body = std::function<void(int ready_fd, int ctl_fd)>;
+using troupe::bench::child_process;
+using troupe::bench::wait_eof;
+using troupe::bench::write_line;
 
-  ~child_process() {
-    stop();
-  }
-
-  // Returns the child's ready line, or an empty string on failure.
-  std::string start(const std::vector<int>& cpus, body fn) {
-    int ready[2];
-    int ctl[2];
-    if (pipe(ready) != 0 || pipe(ctl) != 0)
-      return {};
-    std::fflush(stdout);
-    std::fflush(stderr);
-    pid_ = fork();
-    if (pid_ < 0)
-      return {};
-    if (pid_ == 0) {
-      close(ready[0]);
-      close(ctl[1]);
-      pin_self(cpus);
-      fn(ready[1], ctl[0]);
-      _exit(0);
-    }
-    close(ready[1]);
-    close(ctl[0]);
-    ctl_fd_ = ctl[1];
-    std::string line;
-    pollfd pfd{ready[0], POLLIN, 0};
-    auto deadline = clk::now() + std::chrono::seconds{20};
-    while (clk::now() < deadline) {
-      if (poll(&pfd, 1, 100) <= 0)
-        continue;
-      char c;
-      auto n = read(ready[0], &c, 1);
-      if (n <= 0 || c == '\n')
-        break;
-      line += c;
-    }
-    close(ready[0]);
-    return line;
-  }
-
-  void stop() {
-    if (ctl_fd_ >= 0) {
-      close(ctl_fd_);
-      ctl_fd_ = -1;
-    }
-    if (pid_ <= 0)
-      return;
-    auto deadline = clk::now() + std::chrono::seconds{5};
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (clk::now() > deadline) {
-        std::fprintf(stderr, "server process %d does not exit: killing it\n", pid_);
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      usleep(1000);
-    }
-    pid_ = -1;
-  }
-
-  pid_t pid() const {
-    return pid_;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int ctl_fd_ = -1;
-};
-
-void write_line(int fd, const std::string& s) {
-  auto line = s + "\n";
-  auto res = write(fd, line.data(), line.size());
-  static_cast<void>(res);
-  close(fd);
-}
-
-void wait_eof(int fd) {
-  char buf[64];
-  while (read(fd, buf, sizeof(buf)) > 0) {
-    // nop
-  }
+// Pins the calling (child) process to `cpus`, for `child_process::start`.
+std::function<void()> pinned(std::vector<int> cpus) {
+  return [cpus] { pin_self(cpus); };
 }
 
 // -- the interface ----------------------------------------------------------------------------
@@ -611,7 +530,7 @@ public:
     auto endpoint = transport_ == "ipc"
                       ? "ipc:///tmp/troupe-bench-raw-" + std::to_string(getpid()) + ".ipc"
                       : std::string{"tcp://127.0.0.1:*"};
-    auto bound = child_.start(server_cpus(opts_.pin), [endpoint](int ready, int ctl) {
+    auto bound = child_.start(pinned(server_cpus(opts_.pin)), [endpoint](int ready, int ctl) {
       raw_zmq_server(ready, ctl, endpoint);
     });
     if (bound.empty())
@@ -753,9 +672,10 @@ public:
     auto* base = static_cast<char*>(seg_.data());
     auto* to_server = bridges::shm_ring_block::init(base, ring_capacity);
     auto* to_client = bridges::shm_ring_block::init(base + block, ring_capacity);
-    auto ready = child_.start(server_cpus(opts_.pin), [to_server, to_client](int r, int ctl) {
-      raw_ring_server(r, ctl, to_server, to_client);
-    });
+    auto ready
+      = child_.start(pinned(server_cpus(opts_.pin)), [to_server, to_client](int r, int ctl) {
+          raw_ring_server(r, ctl, to_server, to_client);
+        });
     if (ready.empty())
       return "server did not start";
     pin_self(client_cpus(opts_.pin));
@@ -1013,7 +933,7 @@ public:
                       ? "ipc:///tmp/troupe-bench-model-" + std::to_string(getpid()) + ".ipc"
                       : std::string{"tcp://127.0.0.1:*"};
     auto inl = inline_;
-    auto bound = child_.start(server_cpus(opts_.pin), [endpoint, inl](int ready, int ctl) {
+    auto bound = child_.start(pinned(server_cpus(opts_.pin)), [endpoint, inl](int ready, int ctl) {
       model_server(ready, ctl, endpoint, inl);
     });
     if (bound.empty())
@@ -1195,9 +1115,10 @@ public:
                     : transport_ == "shm" ? "shm://troupe-bench-" + std::to_string(getpid())
                                           : std::string{"tcp://127.0.0.1:*"};
     auto hopts = bench_hub_options(opts_);
-    auto bound = child_.start(server_cpus(opts_.pin), [endpoint, hopts](int ready, int ctl) {
-      troupe_server(ready, ctl, endpoint, hopts);
-    });
+    auto bound
+      = child_.start(pinned(server_cpus(opts_.pin)), [endpoint, hopts](int ready, int ctl) {
+          troupe_server(ready, ctl, endpoint, hopts);
+        });
     if (bound.empty())
       return "server did not start";
     pin_self(client_cpus(opts_.pin));
@@ -1280,7 +1201,7 @@ public:
 
   std::string setup() override {
     auto sharing = sharing_;
-    auto port = child_.start(server_cpus(opts_.pin),
+    auto port = child_.start(pinned(server_cpus(opts_.pin)),
                              [sharing](int ready, int ctl) { basp_server(ready, ctl, sharing); });
     if (port.empty())
       return "server did not start";

@@ -39,6 +39,9 @@ detail::futex_result shm_wait(shm_waiter& w, Ready&& ready, std::chrono::nanosec
   w.sleeping.store(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   auto s = w.seq.load(std::memory_order_relaxed);
+  // If `s` already counts a notifier's bump, this pairs with the fence the notifier issued
+  // before it (release): `ready()` then sees that notifier's data, and sleeping on `s` is safe.
+  std::atomic_thread_fence(std::memory_order_acquire);
   if (ready()) {
     w.sleeping.store(0, std::memory_order_relaxed);
     return detail::futex_result::changed;
