@@ -36,11 +36,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/child_process.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/atom.hpp"
 #include "caf/io/middleman.hpp"
+#include "common/child_process.hpp"
 
 #include "troupe/bridges/hub.hpp"
 #include "troupe/bridges/shm_transport.hpp"

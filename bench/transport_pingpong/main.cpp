@@ -49,7 +49,6 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
-#include "common/child_process.hpp"
 #include "caf/actor_registry.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
@@ -61,6 +60,7 @@
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
+#include "common/child_process.hpp"
 
 #include "troupe/bridges/hub.hpp"
 #include "troupe/bridges/shm_ring.hpp"

@@ -9,6 +9,7 @@
 #include "caf/atom.hpp"
 #include "caf/error.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/typed_actor.hpp"
 
 #include "troupe/errc.hpp"
 
@@ -20,6 +21,9 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 using relay_atom = caf::atom_constant<caf::atom("relay")>;
 using die_atom = caf::atom_constant<caf::atom("die")>;
 using linkto_atom = caf::atom_constant<caf::atom("linkto")>;
+
+/// The typed view of the test actors named "calc": int32 x -> x + 1.
+using calc_actor = caf::typed_actor<caf::replies_to<int32_t>::with<int32_t>>;
 
 /// A node of a bridge test: a real node id (middleman loaded, no middleman workers), two
 /// scheduler threads with the sharing policy that nodes use.

@@ -42,8 +42,6 @@ using namespace troupe::bridges::test;
 using fail_atom = atom_constant<atom("fail")>;
 using link_atom_t = linkto_atom;
 
-using calc_actor = typed_actor<replies_to<int32_t>::with<int32_t>>;
-
 constexpr auto wait_limit = 5s;
 
 using config = node_config;

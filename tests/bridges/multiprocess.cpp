@@ -41,8 +41,6 @@ namespace {
 
 using namespace troupe::bridges::test;
 
-using calc_actor = typed_actor<replies_to<int32_t>::with<int32_t>>;
-
 constexpr auto wait_limit = 5s;
 
 using config = node_config;
