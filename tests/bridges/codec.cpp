@@ -299,6 +299,63 @@ CAF_TEST(malformed frames are rejected with bad_frame) {
   CAF_CHECK(!env && is_bad_frame(env.error()));
 }
 
+CAF_TEST(nesting is bounded before the decoder recurses) {
+  // Messages and errors nest through message::load, which recurses; a 30,000-deep payload used
+  // to overflow the stack of the I/O thread. Shallow nesting still decodes.
+  auto nest = [](size_t depth, bool as_error) {
+    auto msg = make_message(int32_t{7});
+    for (size_t i = 0; i < depth; ++i)
+      // make_message(msg) alone would return msg itself: add a sibling to really nest.
+      msg = as_error ? make_message(make_error(sec::runtime_error, msg))
+                     : make_message(int32_t{0}, msg);
+    return msg;
+  };
+  for (bool as_error : {false, true}) {
+    CAF_MESSAGE("nested " << (as_error ? "errors" : "messages"));
+    CAF_CHECK(decode(encode(nest(8, as_error))));
+    auto deep = decode(encode(nest(msgpack_deserializer::max_depth + 4, as_error)));
+    CAF_CHECK(!deep);
+    if (!deep)
+      CAF_CHECK(is_bad_frame(deep.error()));
+  }
+  // The attacker's frame, written by hand: ["@message", ["@<>+@message" x N, "@<>"]] and its
+  // @error twin. The same layout shallow must decode, so the deep rejection is the depth bound.
+  auto handmade = [](size_t depth, bool as_error) {
+    std::vector<char> buf;
+    encode_header(buf, frame_kind::message, 1, 2, "", 0);
+    troupe::detail::msgpack_writer w{buf};
+    w.write_array_header(1);
+    w.write_array_header(2);
+    w.write_str(as_error ? "@error" : "@message");
+    if (as_error) {
+      // code, category, then the context: a message holding an error, and so on.
+      w.write_array_header(depth * 3 + 3);
+      for (size_t i = 0; i < depth; ++i) {
+        w.write_uint(1);
+        w.write_uint(0);
+        w.write_str("@<>+@error");
+      }
+      w.write_uint(1);
+      w.write_uint(0);
+      w.write_str("@<>");
+    } else {
+      w.write_array_header(depth + 1);
+      for (size_t i = 0; i < depth; ++i)
+        w.write_str("@<>+@message");
+      w.write_str("@<>");
+    }
+    return buf;
+  };
+  for (bool as_error : {false, true}) {
+    CAF_MESSAGE("handmade " << (as_error ? "errors" : "messages"));
+    CAF_CHECK(decode(handmade(3, as_error)));
+    auto out = decode(handmade(30000, as_error));
+    CAF_CHECK(!out);
+    if (!out)
+      CAF_CHECK(is_bad_frame(out.error()));
+  }
+}
+
 CAF_TEST(pseudo random garbage never decodes into a crash) {
   uint64_t state = 0x9e3779b97f4a7c15;
   auto next = [&] {

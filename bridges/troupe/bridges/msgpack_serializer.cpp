@@ -151,6 +151,10 @@ caf::error with_reader(const char*& pos, const char* end, size_t& objects, F f) 
 } // namespace
 
 caf::error msgpack_deserializer::begin_object(uint16_t& typenr, std::string& name) {
+  // Refuse before CAF recurses into the object: the bound is on depth, not on total count.
+  if (depth_ >= max_depth)
+    return caf::sec::invalid_argument;
+  ++depth_;
   return with_reader(pos_, end_, objects_, [&](msgpack_reader& r) {
     if (r.peek() == detail::msgpack_type::str) {
       typenr = 0;
@@ -166,6 +170,8 @@ caf::error msgpack_deserializer::begin_object(uint16_t& typenr, std::string& nam
 }
 
 caf::error msgpack_deserializer::end_object() {
+  if (depth_ > 0)
+    --depth_;
   return caf::none;
 }
 

@@ -63,6 +63,11 @@ private:
 /// `sec::invalid_argument`), never a crash or an exception.
 class msgpack_deserializer final : public caf::deserializer {
 public:
+  /// Deepest nesting of objects (messages inside messages or error contexts) accepted. CAF
+  /// loads nested messages recursively; without a bound a 30,000-deep payload overflows the
+  /// stack of the thread that decodes it.
+  static constexpr size_t max_depth = 32;
+
   /// Reads from `[data, data + size)`; the range must outlive the deserializer. With a `ctx`
   /// whose `proxy_registry_ptr()` is set, actor handles of other nodes become proxies.
   msgpack_deserializer(caf::execution_unit* ctx, const char* data, size_t size);
@@ -115,6 +120,7 @@ private:
   const char* pos_;
   const char* end_;
   size_t objects_ = 0;
+  size_t depth_ = 0;
 };
 
 } // namespace troupe::bridges
