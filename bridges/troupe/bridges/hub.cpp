@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <map>
@@ -779,11 +780,36 @@ private:
     auto n = bad_frames_.fetch_add(1) + 1;
     if (p)
       p->counters.errors.fetch_add(1, std::memory_order_relaxed);
-    // Rate-limited: a hostile peer must not be able to flood the log.
-    if (n <= 20 || n % 1000 == 0)
-      log_->warn("[{}] rejected frame from {} (#{}): {}", name_,
-                 p ? p->name() : "connection " + std::to_string(conn), n, describe(err));
+    // Rate-limited per time window (not per node life): a hostile peer must not be able to
+    // flood the log, and later attacks still leave a trace once the window has passed.
+    uint64_t suppressed = 0;
+    {
+      std::lock_guard<std::mutex> guard{reject_log_mtx_};
+      auto now = std::chrono::steady_clock::now();
+      if (now - reject_window_start_ >= reject_log_window) {
+        suppressed = reject_suppressed_;
+        reject_suppressed_ = 0;
+        reject_logged_ = 0;
+        reject_window_start_ = now;
+      }
+      if (reject_logged_ >= reject_log_lines) {
+        ++reject_suppressed_;
+        return;
+      }
+      ++reject_logged_;
+    }
+    if (suppressed > 0)
+      log_->warn("[{}] {} rejected frame(s) not logged in the last window", name_, suppressed);
+    log_->warn("[{}] rejected frame from {} (#{}): {}", name_,
+               p ? p->name() : "connection " + std::to_string(conn), n, describe(err));
   }
+
+  static constexpr size_t reject_log_lines = 20;
+  static constexpr std::chrono::seconds reject_log_window{10};
+  std::mutex reject_log_mtx_;
+  std::chrono::steady_clock::time_point reject_window_start_{};
+  size_t reject_logged_ = 0;
+  uint64_t reject_suppressed_ = 0;
 
   void send_hello(conn_id conn, bool ack) {
     bridges::hello_body hb{name_, sys_.node(),
