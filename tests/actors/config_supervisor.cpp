@@ -249,4 +249,19 @@ CAF_TEST(a driver that dies during a reload ends it and later calls fail fast) {
   expect((error), from(sut).to(self).with(troupe::make_error(errc::unavailable)));
 }
 
+CAF_TEST(a bare error or an unexpected message neither kills it nor loses its state) {
+  init();
+  // CAF's default error handler would quit the actor (and its supervisor restart it, init gone).
+  self->send(sut, make_error(sec::runtime_error, "stray"));
+  expect((error), from(self).to(sut));
+  self->send(sut, std::string{"no such request"});
+  expect((std::string), from(self).to(sut));
+  expect((error), from(sut).to(self).with(make_error(sec::unexpected_message)));
+  CAF_CHECK(sut_state().initialized);
+  self->send(sut, calc_atom::value, int32_t{5});
+  expect((calc_atom, int32_t), from(self).to(sut).with(_, 5));
+  expect((calc_atom, int32_t), from(self).to(driver).with(_, 5));
+  expect((int32_t), from(driver).to(self).with(6));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,4 +1,5 @@
 #include "troupe/actors/config_supervisor.hpp"
+#include "troupe/actors/robust.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -65,6 +66,7 @@ caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* se
   st.idle = idle;
   st.log = std::move(log);
   self->monitor(st.driver);
+  drop_strangers(self, st.log, "config_supervisor");
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& s = self->state;
     if (dm.source != s.driver.address())

@@ -8,11 +8,14 @@
 #include "caf/result.hpp"
 
 #include "troupe/actors/atoms.hpp"
+#include "troupe/actors/robust.hpp"
 #include "troupe/errc.hpp"
 
 namespace troupe::actors {
 
 caf::behavior echo(caf::event_based_actor* self) {
+  // A bare error would otherwise reach CAF's default error handler and terminate the actor.
+  self->set_error_handler([](caf::scheduled_actor*, caf::error&) {});
   self->set_default_handler(
     [](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
       return x.move_content_to_message();
@@ -23,7 +26,8 @@ caf::behavior echo(caf::event_based_actor* self) {
   };
 }
 
-caf::behavior sleeper(caf::event_based_actor*) {
+caf::behavior sleeper(caf::event_based_actor* self) {
+  drop_strangers(self, nullptr, "sleeper");
   return {
     [](sleep_atom, int32_t ms) {
       std::this_thread::sleep_for(std::chrono::milliseconds{ms});
@@ -34,6 +38,8 @@ caf::behavior sleeper(caf::event_based_actor*) {
 
 caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor target, bool link) {
   self->state.target = target;
+  // A stray error must not end the watcher (CAF's default error handler quits the actor).
+  self->set_error_handler([](caf::scheduled_actor*, caf::error&) {});
   self->monitor(target);
   if (link) {
     self->set_exit_handler([self](caf::exit_msg& msg) {

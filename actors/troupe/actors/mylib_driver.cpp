@@ -1,4 +1,5 @@
 #include "troupe/actors/mylib_driver.hpp"
+#include "troupe/actors/robust.hpp"
 
 #include <limits>
 
@@ -30,6 +31,7 @@ caf::behavior mylib_driver(caf::stateful_actor<mylib_driver_state>* self,
   st0.lib = std::move(lib);
   st0.log = std::move(log);
   st0.memory = memory ? std::move(memory) : std::make_shared<mylib_driver_memory>();
+  drop_strangers(self, st0.log, "mylib_driver");
   self->set_exception_handler(
     [self](caf::scheduled_actor*, std::exception_ptr& eptr) -> caf::error {
       try {
