@@ -153,6 +153,13 @@ def run(server, endpoint):
     r = request("calc", [["no_such_type", [1]]], 7)
     check(r[5][0][0] == "@error" and r[5][0][1][:2] == [8, atom("troupe")],
           "unknown payload type -> troupe/bad_frame error")
+    # A 30,000-deep @message and @error used to overflow the I/O thread's stack (SIGSEGV).
+    deep_msg = [["@message", ["@<>+@message"] * 30000 + ["@<>"]]]
+    deep_err = [["@error", [1, 0, "@<>+@error"] * 30000 + [1, 0, "@<>"]]]
+    for n, deep in ((9, deep_msg), (10, deep_err)):
+        r = request("calc", deep, n)
+        check(r[5][0][0] == "@error" and r[5][0][1][:2] == [8, atom("troupe")],
+              "30,000-deep nesting -> troupe/bad_frame error, not a crash")
     r = request("calc", [["@i32", [1]]], 8)
     check(r[5] == [["@i32", [2]]], "hub still serves after garbage")
     server.stdin.write("stats\n")
