@@ -3,11 +3,13 @@
 #include "troupe/bridges/zmq_transport.hpp"
 
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caf/test/unit_test.hpp"
@@ -95,7 +97,9 @@ CAF_TEST(frames travel both ways over tcp with a wildcard port) {
 }
 
 CAF_TEST(frames travel both ways over ipc) {
-  exchange_frames("ipc:///tmp/troupe-zmq-transport-test-" + std::to_string(::getpid()));
+  auto path = "/tmp/troupe-zmq-transport-test-" + std::to_string(::getpid());
+  exchange_frames("ipc://" + path);
+  ::unlink(path.c_str()); // libzmq leaves the socket file behind
 }
 
 CAF_TEST(bursts of small and large frames keep their order and bytes) {
@@ -169,6 +173,34 @@ CAF_TEST(a full outbound queue refuses the newest frame) {
   CAF_CHECK_LESS(std::chrono::steady_clock::now() - t0, 2s);
   CAF_CHECK_EQUAL(sut->queue_depth(), 0u);
   CAF_CHECK_NOT_EQUAL(sut->send(*conn, bytes("after stop")), caf::none);
+}
+
+CAF_TEST(an ipc socket is private and a non - socket file at its path is not replaced) {
+  recorder events;
+  auto sut = make_zmq_transport();
+  CAF_REQUIRE_EQUAL(sut->start(&events), caf::none);
+  auto base = "/tmp/troupe-zmq-transport-perm-" + std::to_string(::getpid());
+  // A regular file at the path: libzmq would unlink it; the transport refuses instead.
+  auto file = base + ".txt";
+  {
+    std::ofstream out{file};
+    out << "precious";
+  }
+  auto res = sut->listen("ipc://" + file);
+  CAF_CHECK(!res);
+  struct stat st;
+  CAF_CHECK(::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 8);
+  ::unlink(file.c_str());
+  // A fresh socket is 0600 whatever the umask.
+  auto old_mask = ::umask(0);
+  auto sock = base + ".sock";
+  auto bound = sut->listen("ipc://" + sock);
+  ::umask(old_mask);
+  CAF_REQUIRE(bound);
+  CAF_REQUIRE(::stat(sock.c_str(), &st) == 0);
+  CAF_CHECK_EQUAL(st.st_mode & 0777, 0600u);
+  sut->stop();
+  ::unlink(sock.c_str());
 }
 
 CAF_TEST(binding a bad endpoint is an error not an exception) {

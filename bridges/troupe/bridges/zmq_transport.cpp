@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zmq.hpp>
@@ -72,7 +73,22 @@ public:
           router_->set(zmq::sockopt::router_handover, 1);
           configure(*router_);
         }
+        // libzmq unlinks whatever file an ipc path names before binding: refuse a path that
+        // names anything but a socket (a stale socket of an earlier run is replaced as before).
+        std::string ipc_path;
+        if (endpoint.rfind("ipc://", 0) == 0 && endpoint.size() > 6 && endpoint[6] != '@') {
+          ipc_path = endpoint.substr(6);
+          struct stat st;
+          if (::lstat(ipc_path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+            return make_error(errc::system_error, "bind " + endpoint
+                                                    + ": the path names an existing file that is "
+                                                      "not a socket (not replaced)");
+        }
         router_->bind(endpoint);
+        // Only the owner may connect: the socket file otherwise follows the umask.
+        if (!ipc_path.empty() && ::chmod(ipc_path.c_str(), 0600) != 0)
+          return make_error(errc::system_error,
+                            "chmod 0600 " + ipc_path + ": " + std::strerror(errno));
         return router_->get(zmq::sockopt::last_endpoint);
       } catch (const zmq::error_t& e) {
         return make_error(errc::system_error, "bind " + endpoint + ": " + e.what());
