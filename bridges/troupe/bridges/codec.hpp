@@ -63,6 +63,9 @@ struct hello_body {
   uint32_t heartbeat_ms = 0;
   /// Sorted names of the user message types the sender can decode.
   std::vector<std::string> types;
+  /// Optional 6th field: after this long without a frame the sender drops the session (0 = not
+  /// announced, the field is then not written; readers accept 5 or 6 fields).
+  uint32_t heartbeat_timeout_ms = 0;
 };
 
 /// Appends the fixed part of a frame to `buf`; the caller appends exactly one body object next.
