@@ -88,7 +88,8 @@ def run(server, endpoint):
     host = os.urandom(19) + b"\x01"  # 20 bytes, never all zero
     sock.send(frame(HELLO, 0, 0, 0, ["py", os.getpid(), host, 100, []]))
     ack = recv_kind(HELLO_ACK)
-    name, pid, cxx_host, hb_ms, types = ack[5]
+    name, pid, cxx_host, hb_ms, types, *extra = ack[5]
+    check(extra and extra[0] >= hb_ms, "hello_ack announces the heartbeat timeout")
     check(name == "cxx", "hello_ack names the node")
     check(isinstance(cxx_host, bytes) and len(cxx_host) == 20, "host id is 20 bytes")
     check(hb_ms > 0, "hello_ack announces a heartbeat interval")

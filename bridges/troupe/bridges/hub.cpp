@@ -788,6 +788,8 @@ private:
   void send_hello(conn_id conn, bool ack) {
     bridges::hello_body hb{name_, sys_.node(),
                            static_cast<uint32_t>(opts_.heartbeat_interval.count()), my_types_};
+    if (ack) // tells clients when this node drops a silent session (docs/PROTOCOL.md §4)
+      hb.heartbeat_timeout_ms = static_cast<uint32_t>(opts_.heartbeat_timeout.count());
     auto frame = make_frame(ack ? frame_kind::hello_ack : frame_kind::hello, 0, 0, 0);
     bridges::encode_hello(frame, hb);
     static_cast<void>(tr_->send(conn, std::move(frame)));
