@@ -77,6 +77,8 @@ def run(server_bin, server, endpoint):
     servers.append(server)
     c = troupe.connect(endpoint)
     check(c.peer[0] == "cxx", "hello_ack names the node")
+    check(c.heartbeat_timeout == 1.5, "hello_ack's heartbeat timeout is used (%r)"
+          % c.heartbeat_timeout)
     c2 = troupe.connect(endpoint)
     check(c.name != c2.name, "client node names are unique (%s, %s)" % (c.name, c2.name))
     c2.close()

@@ -66,6 +66,7 @@ class Client:
         self.host = os.urandom(19) + b"\x01"
         self.peer = None  # (node_name, pid, host) of the current session
         self.sessions = 0  # number of handshakes completed
+        self.heartbeat_timeout = None  # seconds; the node's, from hello_ack
         self._ctx = zmq.Context.instance()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -242,6 +243,7 @@ class Client:
                 if now - last_tx >= hb:
                     sock.send(wire.frame(wire.HEARTBEAT, 0, 0, 0, None))
                     last_tx = now
+                timeout = self._peer_timeout or timeout
                 if now - last_rx > timeout:
                     # the node went silent (killed, restarted, dropped us): new socket, new hello
                     self._lose_session("no frame from %s for %.1fs" % (self.endpoint, timeout))
@@ -292,6 +294,7 @@ class Client:
                 self._peer_timeout = body[5] / 1000.0  # optional heartbeat timeout field
             else:
                 self._peer_timeout = max(1.5, 6 * hb_ms / 1000.0)
+            self.heartbeat_timeout = self._peer_timeout
             if not self._connected.is_set():
                 self.peer = (name, pid, host)
                 self.sessions += 1
