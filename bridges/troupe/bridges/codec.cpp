@@ -62,6 +62,7 @@ const char* to_string(frame_kind x) {
     case frame_kind::lookup_reply: return "lookup_reply";
     case frame_kind::heartbeat: return "heartbeat";
     case frame_kind::goodbye: return "goodbye";
+    case frame_kind::hello_reject: return "hello_reject";
   }
   return "unknown";
 }
@@ -219,7 +220,7 @@ caf::expected<envelope> decode_envelope(const char* frame, size_t size, size_t m
     return bad_frame("unsupported protocol version");
   uint64_t kind;
   if (!r.read_uint(kind) || kind < static_cast<uint8_t>(frame_kind::hello)
-      || kind > static_cast<uint8_t>(frame_kind::goodbye))
+      || kind > static_cast<uint8_t>(frame_kind::hello_reject))
     return bad_frame("unknown frame kind");
   envelope result;
   result.kind = static_cast<frame_kind>(kind);
