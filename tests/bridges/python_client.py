@@ -162,6 +162,20 @@ def run(server, endpoint):
     check(stats.startswith("bad_frames=") and int(stats.split()[0].split("=")[1]) >= 5,
           "hub counted the bad frames (" + stats + ")")
 
+    # -- a hello that opens no session is answered with hello_reject and a reason --
+    bad = ctx.socket(zmq.DEALER)
+    bad.setsockopt(zmq.LINGER, 0)
+    bad.setsockopt(zmq.RCVTIMEO, 3000)
+    bad.connect(endpoint)
+    bad.send(frame(HELLO, 0, 0, 0, ["py2", os.getpid(), host]))  # 3 fields: malformed
+    try:
+        f = msgpack.unpackb(bad.recv(), raw=False)
+    except zmq.Again:
+        f = None
+    check(f is not None and f[1] == 12 and isinstance(f[5], str) and "hello" in f[5],
+          "a malformed hello gets hello_reject with a reason (%r)" % (f,))
+    bad.close()
+
     # -- heartbeats and goodbye --
     sock.send(frame(HEARTBEAT, 0, 0, 0, None))
     deadline = time.time() + 2
