@@ -82,6 +82,12 @@ def run(server_bin, server, endpoint):
     c2 = troupe.connect(endpoint)
     check(c.name != c2.name, "client node names are unique (%s, %s)" % (c.name, c2.name))
     c2.close()
+    try:
+        troupe.connect(endpoint, name="cxx", timeout=1.0)  # the node's own name: rejected
+        e = None
+    except troupe.TroupeError as err:
+        e = err
+    check(e is not None and "rejected" in str(e), "a rejected hello raises with the reason: %s" % e)
 
     check(c.call("calc", 41) == 42, "calc(41) == 42")
     check(c.call("calc", troupe.Atom("add"), 2, 3) == 5, "calc(add, 2, 3) == 5")

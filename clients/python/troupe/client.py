@@ -41,7 +41,11 @@ def connect(target, node=None, name=None, timeout=5.0, heartbeat_ms=250):
     else:
         endpoint, node = _endpoint_from_app(target, node)
     c = Client(endpoint, expect_node=node, name=name, heartbeat_ms=heartbeat_ms)
-    c.wait_connected(timeout)
+    try:
+        c.wait_connected(timeout)
+    except BaseException:
+        c.close()
+        raise
     return c
 
 
@@ -67,6 +71,7 @@ class Client:
         self.peer = None  # (node_name, pid, host) of the current session
         self.sessions = 0  # number of handshakes completed
         self.heartbeat_timeout = None  # seconds; the node's, from hello_ack
+        self.rejected = None  # reason of the last hello_reject
         self._ctx = zmq.Context.instance()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -87,8 +92,9 @@ class Client:
     # -- public API --
     def wait_connected(self, timeout=5.0):
         if not self._connected.wait(timeout):
-            raise TroupeError("troupe", 7, ["no hello_ack from %s within %gs" %
-                                            (self.endpoint, timeout)])
+            why = (": rejected: %s" % self.rejected) if self.rejected else ""
+            raise TroupeError("troupe", 7, ["no hello_ack from %s within %gs%s" %
+                                            (self.endpoint, timeout, why)])
 
     def lookup(self, name, timeout=5.0):
         """Registered name -> actor id (int), or None if not registered."""
@@ -299,6 +305,9 @@ class Client:
                 self.peer = (name, pid, host)
                 self.sessions += 1
                 self._connected.set()
+            return None
+        if kind == wire.HELLO_REJECT:
+            self.rejected = f[5]  # the node's reason; wait_connected() raises it
             return None
         if not self._connected.is_set():
             return None
