@@ -42,7 +42,8 @@ def measure(fn, seconds):
         lat.append(time.perf_counter() - t)
         n += 1
     lat.sort()
-    return n / (time.perf_counter() - start), lat[len(lat) // 2] * 1e6, lat[int(len(lat) * .99)] * 1e6
+    rate = n / (time.perf_counter() - start)
+    return rate, lat[len(lat) // 2] * 1e6, lat[int(len(lat) * .99)] * 1e6
 
 
 def threaded(make_call, threads, seconds):
