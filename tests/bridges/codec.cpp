@@ -229,6 +229,29 @@ CAF_TEST(hello bodies round trip) {
   CAF_CHECK(std::find(out->types.begin(), out->types.end(), "point") != out->types.end());
 }
 
+CAF_TEST(hello bodies carry an optional heartbeat timeout) {
+  hello_body hb{"backend", sys.node(), 250, {}};
+  std::vector<char> five;
+  encode_hello(five, hb);
+  CAF_CHECK_EQUAL(static_cast<uint8_t>(five[0]), 0x95u); // without a timeout: 5 fields, as before
+  auto out = decode_hello(five.data(), five.size());
+  CAF_REQUIRE(out);
+  CAF_CHECK_EQUAL(out->heartbeat_timeout_ms, 0u);
+  hb.heartbeat_timeout_ms = 1500;
+  std::vector<char> six;
+  encode_hello(six, hb);
+  CAF_CHECK_EQUAL(static_cast<uint8_t>(six[0]), 0x96u);
+  out = decode_hello(six.data(), six.size());
+  CAF_REQUIRE(out);
+  CAF_CHECK_EQUAL(out->heartbeat_timeout_ms, 1500u);
+  CAF_CHECK_EQUAL(out->heartbeat_ms, 250u);
+  hb.heartbeat_timeout_ms = 100; // a positive fixint: the last byte
+  std::vector<char> bad;
+  encode_hello(bad, hb);
+  bad.back() = '\xc0'; // nil instead of a uint
+  CAF_CHECK(!decode_hello(bad.data(), bad.size()));
+}
+
 CAF_TEST(every truncation of a valid frame is rejected) {
   point p{1, 2, "label", {1.0}};
   auto frame = encode(make_message(atom("x"), p, std::string{"hello"}, int64_t{-5}));

@@ -88,7 +88,8 @@ def run(server, endpoint):
     host = os.urandom(19) + b"\x01"  # 20 bytes, never all zero
     sock.send(frame(HELLO, 0, 0, 0, ["py", os.getpid(), host, 100, []]))
     ack = recv_kind(HELLO_ACK)
-    name, pid, cxx_host, hb_ms, types = ack[5]
+    name, pid, cxx_host, hb_ms, types, *extra = ack[5]
+    check(extra and extra[0] >= hb_ms, "hello_ack announces the heartbeat timeout")
     check(name == "cxx", "hello_ack names the node")
     check(isinstance(cxx_host, bytes) and len(cxx_host) == 20, "host id is 20 bytes")
     check(hb_ms > 0, "hello_ack announces a heartbeat interval")
@@ -167,6 +168,20 @@ def run(server, endpoint):
     stats = server.stdout.readline().strip()
     check(stats.startswith("bad_frames=") and int(stats.split()[0].split("=")[1]) >= 5,
           "hub counted the bad frames (" + stats + ")")
+
+    # -- a hello that opens no session is answered with hello_reject and a reason --
+    bad = ctx.socket(zmq.DEALER)
+    bad.setsockopt(zmq.LINGER, 0)
+    bad.setsockopt(zmq.RCVTIMEO, 3000)
+    bad.connect(endpoint)
+    bad.send(frame(HELLO, 0, 0, 0, ["py2", os.getpid(), host]))  # 3 fields: malformed
+    try:
+        f = msgpack.unpackb(bad.recv(), raw=False)
+    except zmq.Again:
+        f = None
+    check(f is not None and f[1] == 12 and isinstance(f[5], str) and "hello" in f[5],
+          "a malformed hello gets hello_reject with a reason (%r)" % (f,))
+    bad.close()
 
     # -- heartbeats and goodbye --
     sock.send(frame(HEARTBEAT, 0, 0, 0, None))

@@ -62,6 +62,7 @@ const char* to_string(frame_kind x) {
     case frame_kind::lookup_reply: return "lookup_reply";
     case frame_kind::heartbeat: return "heartbeat";
     case frame_kind::goodbye: return "goodbye";
+    case frame_kind::hello_reject: return "hello_reject";
   }
   return "unknown";
 }
@@ -192,13 +193,15 @@ caf::error encode_payload(caf::actor_system& sys, caf::execution_unit* ctx, cons
 
 void encode_hello(std::vector<char>& buf, const hello_body& x) {
   msgpack_writer w{buf};
-  w.write_array_header(5);
+  w.write_array_header(x.heartbeat_timeout_ms != 0 ? 6 : 5);
   w.write_str(x.node_name);
   write_node(w, x.node);
   w.write_uint(x.heartbeat_ms);
   w.write_array_header(x.types.size());
   for (auto& t : x.types)
     w.write_str(t);
+  if (x.heartbeat_timeout_ms != 0)
+    w.write_uint(x.heartbeat_timeout_ms);
 }
 
 // -- decoding -------------------------------------------------------------------------------------
@@ -217,7 +220,7 @@ caf::expected<envelope> decode_envelope(const char* frame, size_t size, size_t m
     return bad_frame("unsupported protocol version");
   uint64_t kind;
   if (!r.read_uint(kind) || kind < static_cast<uint8_t>(frame_kind::hello)
-      || kind > static_cast<uint8_t>(frame_kind::goodbye))
+      || kind > static_cast<uint8_t>(frame_kind::hello_reject))
     return bad_frame("unknown frame kind");
   envelope result;
   result.kind = static_cast<frame_kind>(kind);
@@ -311,8 +314,8 @@ caf::expected<std::string> decode_str_body(const char* body, size_t size) {
 caf::expected<hello_body> decode_hello(const char* body, size_t size) {
   msgpack_reader r{body, size};
   size_t n;
-  if (!r.read_array_header(n) || n != 5)
-    return bad_frame("hello body is not a 5-element array");
+  if (!r.read_array_header(n) || (n != 5 && n != 6))
+    return bad_frame("hello body is not a 5- or 6-element array");
   hello_body result;
   if (!r.read_str(result.node_name, max_name_size) || result.node_name.empty())
     return bad_frame("bad node name in hello");
@@ -331,6 +334,12 @@ caf::expected<hello_body> decode_hello(const char* body, size_t size) {
     if (!r.read_str(t, max_name_size))
       return bad_frame("bad type name in hello");
     result.types.emplace_back(std::move(t));
+  }
+  if (n == 6) {
+    uint64_t timeout;
+    if (!r.read_uint(timeout) || timeout > UINT32_MAX)
+      return bad_frame("bad heartbeat timeout in hello");
+    result.heartbeat_timeout_ms = static_cast<uint32_t>(timeout);
   }
   if (!r.at_end())
     return bad_frame("trailing bytes after hello body");

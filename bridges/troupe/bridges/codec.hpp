@@ -24,17 +24,18 @@ constexpr size_t max_payload_elements = 1024;
 
 /// What a frame means; the numeric values are part of the wire protocol (docs/PROTOCOL.md).
 enum class frame_kind : uint8_t {
-  hello = 1,        ///< Opens a session: node name, node id, heartbeat interval, type names.
-  hello_ack = 2,    ///< Answers `hello` with the same body.
-  message = 3,      ///< A CAF message (ordinary, request or response: see `mid`).
-  monitor = 4,      ///< Sender watches actor `receiver`; answered by `down` when it terminates.
-  down = 5,         ///< Actor `sender` terminated; body is a payload with one `@error`.
-  link = 6,         ///< Remote actor `sender` links to local actor `receiver`.
-  unlink = 7,       ///< Removes a link made by `link`.
-  lookup = 8,       ///< Asks for the actor id registered under the name in the body.
-  lookup_reply = 9, ///< Answers `lookup`: body is the actor id (0 = not found).
-  heartbeat = 10,   ///< Keeps the session alive; no body.
-  goodbye = 11,     ///< Closes the session on purpose; no body.
+  hello = 1,         ///< Opens a session: node name, node id, heartbeat interval, type names.
+  hello_ack = 2,     ///< Answers `hello` with the same body.
+  message = 3,       ///< A CAF message (ordinary, request or response: see `mid`).
+  monitor = 4,       ///< Sender watches actor `receiver`; answered by `down` when it terminates.
+  down = 5,          ///< Actor `sender` terminated; body is a payload with one `@error`.
+  link = 6,          ///< Remote actor `sender` links to local actor `receiver`.
+  unlink = 7,        ///< Removes a link made by `link`.
+  lookup = 8,        ///< Asks for the actor id registered under the name in the body.
+  lookup_reply = 9,  ///< Answers `lookup`: body is the actor id (0 = not found).
+  heartbeat = 10,    ///< Keeps the session alive; no body.
+  goodbye = 11,      ///< Closes the session on purpose; no body.
+  hello_reject = 12, ///< Answers a `hello` that opens no session; body: str reason.
 };
 
 /// Returns the name of `x`, e.g. "message".
@@ -63,6 +64,9 @@ struct hello_body {
   uint32_t heartbeat_ms = 0;
   /// Sorted names of the user message types the sender can decode.
   std::vector<std::string> types;
+  /// Optional 6th field: after this long without a frame the sender drops the session (0 = not
+  /// announced, the field is then not written; readers accept 5 or 6 fields).
+  uint32_t heartbeat_timeout_ms = 0;
 };
 
 /// Appends the fixed part of a frame to `buf`; the caller appends exactly one body object next.

@@ -600,6 +600,12 @@ public:
       case frame_kind::hello_ack:
         handle_hello(conn, *env, env->kind == frame_kind::hello_ack);
         return;
+      case frame_kind::hello_reject: {
+        auto why = bridges::decode_str_body(env->body, env->body_size);
+        log_->warn("[{}] peer on connection {} rejected our hello: {}", name_, conn,
+                   why ? *why : std::string{"(no reason)"});
+        return;
+      }
       default: break;
     }
     if (!p) {
@@ -811,9 +817,18 @@ private:
   size_t reject_logged_ = 0;
   uint64_t reject_suppressed_ = 0;
 
+  /// Tells the sender of a `hello` why it gets no session (docs/PROTOCOL.md §4).
+  void send_hello_reject(conn_id conn, const std::string& reason) {
+    auto frame = make_frame(frame_kind::hello_reject, 0, 0, 0);
+    bridges::encode_str_body(frame, reason);
+    static_cast<void>(tr_->send(conn, std::move(frame)));
+  }
+
   void send_hello(conn_id conn, bool ack) {
     bridges::hello_body hb{name_, sys_.node(),
                            static_cast<uint32_t>(opts_.heartbeat_interval.count()), my_types_};
+    if (ack) // tells clients when this node drops a silent session (docs/PROTOCOL.md §4)
+      hb.heartbeat_timeout_ms = static_cast<uint32_t>(opts_.heartbeat_timeout.count());
     auto frame = make_frame(ack ? frame_kind::hello_ack : frame_kind::hello, 0, 0, 0);
     bridges::encode_hello(frame, hb);
     static_cast<void>(tr_->send(conn, std::move(frame)));
@@ -825,10 +840,14 @@ private:
     auto hb = bridges::decode_hello(env.body, env.body_size);
     if (!hb) {
       reject(peer_for(conn), conn, hb.error());
+      if (!ack)
+        send_hello_reject(conn, describe(hb.error()));
       return;
     }
     if (hb->node == sys_.node() || hb->node_name == name_) {
       reject(nullptr, conn, make_error(errc::bad_frame, "hello from this very node"));
+      if (!ack)
+        send_hello_reject(conn, "hello from this very node (same node id or name)");
       return;
     }
     auto now = clock_type::now();
