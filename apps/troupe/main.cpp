@@ -84,14 +84,20 @@ int check(const std::string& file, const troupe::catalog& types) {
 /// app (not one node of a launched or multi-host app), so it keeps the app's run file.
 int run_node(troupe::app_spec app, const std::string& node_name, const troupe::catalog& types,
              bool whole_app = false) {
-  auto n = troupe::node::make(std::move(app), node_name, types, make_node_options());
+  auto opts = make_node_options();
+  // A top supervisor that gave up: stop the node through the main thread's signal wait, and exit
+  // with status 1 so that the launcher counts a node failure.
+  opts.on_fatal = [](const caf::error&) { ::kill(::getpid(), SIGTERM); };
+  auto n = troupe::node::make(std::move(app), node_name, types, std::move(opts));
   if (!n) {
     std::cerr << "error: " << troupe::config_error_message(n.error()) << '\n';
+    troupe::notify_failed(troupe::config_error_message(n.error()));
     return 2;
   }
   auto& sut = **n;
   if (auto err = sut.start()) {
     std::cerr << "error: " << troupe::describe(err) << '\n';
+    troupe::notify_failed(troupe::describe(err));
     sut.stop();
     return 1;
   }
@@ -104,14 +110,19 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
   auto sig = troupe::wait_for_stop_signal();
   if (whole_app)
     ::unlink(run_file.c_str());
-  std::cerr << "troupe: signal " << sig << ", stopping node " << node_name << '\n';
+  auto failed = sut.failed();
+  if (failed)
+    std::cerr << "troupe: a top supervisor of node " << node_name
+              << " gave up (see its log); stopping the node with status 1\n";
+  else
+    std::cerr << "troupe: signal " << sig << ", stopping node " << node_name << '\n';
   if (auto err = sut.stop()) {
     // Some actor is stuck in a foreign call; waiting in ~actor_system would hang forever.
     std::cerr << "error: " << troupe::describe(err) << "; exiting without waiting\n";
     std::fflush(nullptr);
     ::_exit(3);
   }
-  return 0;
+  return failed ? 1 : 0;
 }
 
 /// After every launched node has ended: removes the shared-memory segments of a node that was

@@ -100,8 +100,12 @@ pid_t start_node(const app_spec& app, const launch_options& opts, const std::str
   }
   close(fds[0]);
   if (got.rfind("ready", 0) != 0) {
-    log.error("launcher: node {} (pid {}) did not become ready; see its log in {}", node, pid,
-              app.log_dir);
+    if (got.rfind("failed ", 0) == 0)
+      log.error("launcher: node {} (pid {}) failed to start: {}", node, pid,
+                got.substr(7, got.find('\n') - 7));
+    else
+      log.error("launcher: node {} (pid {}) did not become ready; see its log in {}", node, pid,
+                app.log_dir);
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     return -1;
@@ -257,7 +261,10 @@ std::optional<run_info> read_run_file(const std::string& path) {
   return info;
 }
 
-void notify_ready() {
+namespace {
+
+/// Writes `line` to the launcher's ready pipe once and closes it.
+void notify_launcher(std::string line) {
   auto fd_text = std::getenv(ready_fd_env);
   if (fd_text == nullptr)
     return;
@@ -265,9 +272,21 @@ void notify_ready() {
   unsetenv(ready_fd_env);
   if (fd <= 2)
     return;
-  auto ignored = write(fd, "ready\n", 6);
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  line += '\n';
+  auto ignored = write(fd, line.data(), line.size());
   static_cast<void>(ignored);
   close(fd);
+}
+
+} // namespace
+
+void notify_ready() {
+  notify_launcher("ready");
+}
+
+void notify_failed(const std::string& why) {
+  notify_launcher("failed " + why);
 }
 
 } // namespace troupe

@@ -57,4 +57,8 @@ std::optional<run_info> read_run_file(const std::string& path);
 /// Tells a launching `troupe run` that this node is ready (no-op when not launched by one).
 void notify_ready();
 
+/// Tells a launching `troupe run` that this node failed to start and why, so that the launcher
+/// reports the reason itself (no-op when not launched by one).
+void notify_failed(const std::string& why);
+
 } // namespace troupe

@@ -218,6 +218,7 @@ caf::error node::start() {
       continue;
     }
     auto hdl = spawn_supervisor_entry(sup, relays_);
+    watch_top_supervisor(sup.name, hdl);
     put(sup.name, hdl);
     supervisors.emplace_back(sup.name, hdl);
     // A supervisor starts its children before it handles its first message: once it answers,
@@ -260,6 +261,29 @@ caf::error node::start() {
   std::lock_guard<std::mutex> guard{mtx_};
   introspector_ = std::move(intro);
   return caf::none;
+}
+
+void node::watch_top_supervisor(const std::string& sup, const caf::actor& hdl) {
+  // A top supervisor ends normally only when the node stops it; any other end means it gave up.
+  hdl->attach_functor([this, sup](const caf::error& reason) {
+    if (!reason || reason == caf::exit_reason::normal || reason == caf::exit_reason::user_shutdown)
+      return;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (stopped_ || fatal_)
+        return;
+      fatal_ = true;
+    }
+    log_->critical("supervisor {} gave up: {}; node {} stops with a failure status", sup,
+                   describe(reason), name_);
+    if (opts_.on_fatal)
+      opts_.on_fatal(reason);
+  });
+}
+
+bool node::failed() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return fatal_;
 }
 
 caf::error node::connect(const std::string& peer) const {

@@ -44,6 +44,11 @@ struct node_options {
   /// Allows a node name the app file does not define, for short-lived nodes that host nothing
   /// and only talk to the app (`troupe call`). Such a node never listens.
   bool ephemeral = false;
+  /// Called once, on a CAF thread, when a top-level supervisor of this node gives up (its restart
+  /// intensity is exceeded): the node can no longer serve its children and should stop with a
+  /// failure status, as an OTP node does when its top supervisor terminates. The node has logged
+  /// the reason already. Programs pass a function that makes their main thread stop the node.
+  std::function<void(const caf::error&)> on_fatal;
 };
 
 /// One process of an app: owns a configured `caf::actor_system`, the node's logger, the registry
@@ -99,6 +104,9 @@ public:
       persistent_slot(name, [] { return std::static_pointer_cast<void>(std::make_shared<T>()); }));
   }
 
+  /// Returns whether a top-level supervisor of this node gave up (see `node_options::on_fatal`).
+  bool failed() const;
+
   /// Returns the node's name.
   const std::string& name() const {
     return name_;
@@ -134,6 +142,8 @@ private:
   caf::actor spawn_supervisor_entry(const supervisor_entry& entry,
                                     const std::map<std::string, caf::actor>& relays);
 
+  void watch_top_supervisor(const std::string& sup, const caf::actor& hdl);
+
   std::shared_ptr<void> persistent_slot(const std::string& name,
                                         const std::function<std::shared_ptr<void>()>& make);
 
@@ -146,7 +156,7 @@ private:
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<remote_nodes> remote_;
   troupe::registry registry_;
-  std::mutex mtx_;
+  mutable std::mutex mtx_;
   std::vector<std::pair<std::string, caf::actor>> owned_;
   /// Relays of supervised children and nested supervisors, by name (fixed after `start`).
   std::map<std::string, caf::actor> relays_;
@@ -155,6 +165,8 @@ private:
   std::vector<std::function<void()>> stop_hooks_;
   std::map<std::string, std::shared_ptr<void>> persistent_;
   bool stopped_ = false;
+  /// A top-level supervisor gave up.
+  bool fatal_ = false;
 };
 
 /// Creates the node's logger: a file `LOG_DIR/NODE.log` (when `to_file`) plus stderr for

@@ -84,4 +84,65 @@ set +e; timeout 40 "$BIN/troupe" stop "$APP" >/dev/null; rc=$?; wait "$pid"; set
 check "troupe stop" 0 "$rc"
 check "no process left" 0 "$(pgrep -f -- "$APP" | wc -l || true)"
 
+# 3. Supervision ends where OTP ends it: a top supervisor that exceeds its restart intensity stops
+#    its node with status 1 and one clear log line; under `troupe run` with several nodes, the
+#    launcher counts that as a node failure (restart, then escalation past its own intensity).
+cat > "$WORK/giveup.toml" <<TOML
+[app]
+name = "giveup-$$"
+log_dir = "$WORK/gulogs"
+[launcher]
+max_restarts = 1
+within = "60s"
+[nodes.main]
+listen = "ipc://$WORK/gu-main.sock"
+[nodes.side]
+listen = "ipc://$WORK/gu-side.sock"
+[[actors]]
+name = "mylib"
+type = "mylib_driver"
+node = "main"
+params = { read_config = ["0s", "0s"], crash_probability = 1.0 }
+[[actors]]
+name = "other"
+type = "echo"
+node = "side"
+[[supervisors]]
+name = "gu-sup"
+node = "main"
+intensity = { max_restarts = 0, within = "10s" }
+children = ["mylib"]
+TOML
+APP=$WORK/giveup.toml
+# One node in this process: the give-up ends it with status 1.
+"$BIN/troupe" run "$APP" --node main 2> "$WORK/gu-node.err" &
+pid=$!
+for _ in $(seq 200); do grep -q "running (pid" "$WORK/gu-node.err" 2>/dev/null && break; sleep 0.05; done
+timeout 10 "$BIN/troupe" call "$APP" mylib init >/dev/null 2>&1 || true
+timeout 10 "$BIN/troupe" call "$APP" mylib readconfig >/dev/null 2>&1 || true
+set +e; timeout 20 tail --pid="$pid" -f /dev/null; wait "$pid"; rc=$?; set -e
+check "a node whose top supervisor gave up exits with status 1" 1 "$rc"
+grep -q "critical \[main\] supervisor gu-sup gave up: .*restart intensity exceeded" "$WORK/gulogs/main.log" \
+  && pass "one clear log line names the supervisor and why" || fail "no give-up line: $(tail -3 "$WORK/gulogs/main.log")"
+# Launched: the launcher restarts the failed node once, then stops the app with status 1.
+"$BIN/troupe" run "$APP" 2> "$WORK/gu-run.err" &
+pid=$!
+crash() {
+  for _ in $(seq 100); do
+    out=$(timeout 5 "$BIN/troupe" call "$APP" mylib init 2>&1 || true)
+    [[ "$out" == *ok* || "$out" == *OK* || "$out" == "" ]] && break
+    sleep 0.1
+  done
+  timeout 10 "$BIN/troupe" call "$APP" mylib readconfig >/dev/null 2>&1 || true
+}
+for _ in $(seq 200); do grep -q "running with 2 nodes" "$WORK/gulogs/launcher.log" 2>/dev/null && break; sleep 0.05; done
+crash
+for _ in $(seq 200); do grep -q "node main restarted" "$WORK/gulogs/launcher.log" 2>/dev/null && break; sleep 0.05; done
+grep -q "node main (pid [0-9]*) exited with status 1; restarting it" "$WORK/gulogs/launcher.log" \
+  && pass "the launcher counts the give-up as a node failure and restarts the node" \
+  || fail "launcher log: $(cat "$WORK/gulogs/launcher.log")"
+crash
+set +e; timeout 30 tail --pid="$pid" -f /dev/null; wait "$pid"; rc=$?; set -e
+check "a second give-up exceeds the launcher's intensity: the app stops with status 1" 1 "$rc"
+
 finish
