@@ -224,12 +224,19 @@ caf::error node::start() {
     // A supervisor starts its children before it handles its first message: once it answers,
     // the names resolve to running actors (or it failed to start them and says why).
     caf::scoped_actor self{*sys_};
+    self->monitor(hdl);
     caf::error failed;
     self->request(hdl, std::chrono::seconds{30}, supervisor_status_atom::value)
       .receive([](std::string&) {}, [&](caf::error& err) { failed = std::move(err); });
-    if (failed)
+    if (failed) {
+      // The supervisor is gone when it could not start a child: its exit reason says which child
+      // and why, where the request only says that the receiver is down.
+      self->receive([&](caf::down_msg& dm) { failed = std::move(dm.reason); },
+                    caf::after(std::chrono::seconds{1}) >> [] {});
       return make_error(errc::invalid_state,
                         "supervisor " + sup.name + " failed to start: " + describe(failed));
+    }
+    self->demonitor(hdl);
   }
   std::vector<actor_report> reports;
   {
@@ -260,6 +267,9 @@ caf::error node::start() {
     std::function<caf::expected<caf::actor>(const std::string&)>{std::move(spawn_for_peer)});
   std::lock_guard<std::mutex> guard{mtx_};
   introspector_ = std::move(intro);
+  started_ = true;
+  if (fatal_) // a supervisor gave up between its start and now
+    return make_error(errc::invalid_state, describe(fatal_reason_));
   return caf::none;
 }
 
@@ -273,6 +283,9 @@ void node::watch_top_supervisor(const std::string& sup, const caf::actor& hdl) {
       if (stopped_ || fatal_)
         return;
       fatal_ = true;
+      fatal_reason_ = reason;
+      if (!started_)
+        return; // `start` fails with this reason
     }
     log_->critical("supervisor {} gave up: {}; node {} stops with a failure status", sup,
                    describe(reason), name_);

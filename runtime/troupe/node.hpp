@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "caf/actor.hpp"
+#include "caf/error.hpp"
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
@@ -167,6 +168,10 @@ private:
   bool stopped_ = false;
   /// A top-level supervisor gave up.
   bool fatal_ = false;
+  /// Why the first top-level supervisor gave up.
+  caf::error fatal_reason_;
+  /// `start` completed: from now on a supervisor that gives up calls `on_fatal`.
+  bool started_ = false;
 };
 
 /// Creates the node's logger: a file `LOG_DIR/NODE.log` (when `to_file`) plus stderr for

@@ -145,4 +145,35 @@ crash
 set +e; timeout 30 tail --pid="$pid" -f /dev/null; wait "$pid"; rc=$?; set -e
 check "a second give-up exceeds the launcher's intensity: the app stops with status 1" 1 "$rc"
 
+# 4. A child that cannot start fails its node's start, and the launcher says which child and why
+#    (here: config needs the driver on a node that does not listen).
+cat > "$WORK/failstart.toml" <<TOML
+[app]
+name = "failstart-$$"
+log_dir = "$WORK/fslogs"
+[nodes.main]
+listen = "ipc://$WORK/fs-main.sock"
+[nodes.side]
+listen = "ipc://$WORK/fs-side.sock"
+[nodes.user]
+launch = false
+[[actors]]
+name = "mylib"
+type = "mylib_driver"
+node = "user"
+[[actors]]
+name = "config"
+type = "config_supervisor"
+node = "main"
+params = { driver = "mylib" }
+[[supervisors]]
+name = "fs-sup"
+node = "main"
+children = ["config"]
+TOML
+set +e; timeout 30 "$BIN/troupe" run "$WORK/failstart.toml" 2> "$WORK/fs.err"; rc=$?; set -e
+check "an app whose child cannot start does not run" 1 "$rc"
+grep -q "launcher: node main (pid [0-9]*) failed to start: .*supervisor fs-sup failed to start: .*child config failed to start: .*node user does not listen" "$WORK/fs.err" \
+  && pass "the launcher names the node, the supervisor, the child and the reason" || fail "stderr: $(cat "$WORK/fs.err")"
+
 finish
