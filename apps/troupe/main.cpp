@@ -106,7 +106,7 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
   troupe::notify_ready();
   auto run_file = sut.app().run_file();
   if (whole_app)
-    troupe::write_run_file(run_file, {::getpid(), {{node_name, ::getpid(), 0, "running"}}});
+    troupe::write_run_file(run_file, {::getpid(), {{node_name, ::getpid(), 0, "running", {}}}});
   auto sig = troupe::wait_for_stop_signal();
   if (whole_app)
     ::unlink(run_file.c_str());
@@ -353,13 +353,17 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
     out_json += "{\"node\":\"" + troupe::json_escape(spec.name)
                 + "\",\"pid\":" + std::to_string(entry ? entry->pid : 0)
                 + ",\"restarts\":" + std::to_string(entry ? entry->restarts : 0) + ",\"state\":\""
-                + troupe::json_escape(state) + "\",\"report\":" + (report ? *report : "null") + "}";
+                + troupe::json_escape(state) + "\",\"last_exit\":\""
+                + troupe::json_escape(entry ? entry->last_exit : std::string{})
+                + "\",\"report\":" + (report ? *report : "null") + "}";
     if (json)
       continue;
     std::cout << "node " << spec.name << "  pid " << (entry ? std::to_string(entry->pid) : "-")
               << "  restarts " << (entry ? entry->restarts : 0) << "  " << state;
     if (!report && !spec.listen.empty())
       std::cout << " (" << troupe::describe(report.error()) << ")";
+    if (entry && !entry->last_exit.empty())
+      std::cout << "  last exit: " << entry->last_exit;
     std::cout << '\n';
     std::optional<troupe::json_value> parsed;
     if (report)
@@ -401,11 +405,13 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
       for (auto& child : sup.children) {
         std::string child_state = "-";
         std::string restarts = "-";
+        std::string last_exit;
         if (status)
           for (auto& c : (*status)["children"].array)
             if (c["name"].text() == child) {
               child_state = c["state"].text();
               restarts = c["restarts"].text();
+              last_exit = c["last_exit"].text();
             }
         auto a = app->find_actor(child);
         std::cout << "    " << child << "  " << (a ? a->type : std::string{"supervisor"}) << "  "
@@ -413,6 +419,8 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
                   << restarts;
         if (a)
           std::cout << "  " << counts(find_in("relays", child));
+        if (!last_exit.empty())
+          std::cout << "  last exit: " << last_exit;
         std::cout << '\n';
       }
     }

@@ -28,6 +28,7 @@ struct child {
   pid_t pid = -1;
   bool alive = false;
   long restarts = 0;
+  std::string last_exit;
 };
 
 void remove_ipc_file(const app_spec& app, const std::string& node) {
@@ -43,7 +44,7 @@ void publish(const app_spec& app, const std::vector<child>& children) {
   info.pid = getpid();
   for (auto& c : children)
     info.nodes.push_back({c.node, c.alive ? static_cast<long>(c.pid) : 0L, c.restarts,
-                          c.alive ? "running" : "stopped"});
+                          c.alive ? "running" : "stopped", c.last_exit});
   write_run_file(app.run_file(), info);
 }
 
@@ -151,7 +152,7 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
       stop_nodes(children, opts, log);
       return 1;
     }
-    children.push_back({n.name, pid, true, 0});
+    children.push_back({n.name, pid, true, 0, {}});
     log.info("launcher: node {} ready (pid {})", n.name, pid);
     publish(app, children);
   }
@@ -180,6 +181,7 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
         if (c.pid != pid || !c.alive)
           continue;
         c.alive = false;
+        c.last_exit = describe_status(status);
         auto now = std::chrono::steady_clock::now();
         restarts.erase(std::remove_if(restarts.begin(), restarts.end(),
                                       [&](auto t) { return now - t > app.launcher.within; }),
@@ -226,7 +228,8 @@ void write_run_file(const std::string& path, const run_info& info) {
   if (auto f = std::fopen(tmp.c_str(), "w")) {
     std::fprintf(f, "pid %ld\n", info.pid);
     for (auto& n : info.nodes)
-      std::fprintf(f, "node %s %ld %ld %s\n", n.node.c_str(), n.pid, n.restarts, n.state.c_str());
+      std::fprintf(f, "node %s %ld %ld %s %s\n", n.node.c_str(), n.pid, n.restarts, n.state.c_str(),
+                   n.last_exit.c_str());
     std::fclose(f);
     std::rename(tmp.c_str(), path.c_str());
   }
@@ -250,6 +253,15 @@ std::optional<run_info> read_run_file(const std::string& path) {
         break;
       e.node = name;
       e.state = state;
+      // The rest of the line: how the last process ended (may contain spaces, may be empty).
+      char rest[256];
+      if (std::fgets(rest, sizeof(rest), f) != nullptr) {
+        std::string text = rest;
+        while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+          text.pop_back();
+        auto first = text.find_first_not_of(' ');
+        e.last_exit = first == std::string::npos ? std::string{} : text.substr(first);
+      }
       info.nodes.push_back(std::move(e));
     } else {
       break;

@@ -40,6 +40,9 @@ struct run_entry {
   long restarts = 0;
   /// running, restarting or stopped.
   std::string state;
+  /// How the node's last process ended ("exited with status 1", "was killed by signal Killed");
+  /// empty when none ended yet.
+  std::string last_exit;
 };
 
 /// What `troupe run` recorded for a running app: its own pid and the nodes it runs.

@@ -88,6 +88,8 @@ struct child {
   uint32_t backoff_level = 0;
   /// An incarnation ran since the last backoff was computed (failed starts do not count).
   bool ran = false;
+  /// How the last incarnation ended, or why the last start failed.
+  std::string last_exit;
 };
 
 struct supervisor_state {
@@ -157,7 +159,7 @@ supervisor_status make_status(const supervisor_state& st) {
   out.strategy = to_string(st.strategy);
   for (auto& c : st.children)
     out.children.push_back(child_status{c.spec.name, to_string(c.spec.restart), to_string(c.state),
-                                        c.restarts, c.actor ? c.actor.id() : 0});
+                                        c.restarts, c.actor ? c.actor.id() : 0, c.last_exit});
   return out;
 }
 
@@ -175,8 +177,10 @@ caf::error start_child(self_ptr self, size_t i) {
     // Factories are user code; a throw must not escape the handler.
     res = make_error(errc::system_error, std::string{"factory threw: "} + ex.what());
   }
-  if (!res)
+  if (!res) {
+    c.last_exit = "failed to start: " + describe(res.error());
     return std::move(res.error());
+  }
   if (!*res)
     return make_error(errc::invalid_state, "factory returned an invalid handle");
   c.actor = std::move(*res);
@@ -421,6 +425,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       return;
     auto i = static_cast<size_t>(it - s.children.begin());
     it->actor = nullptr;
+    it->last_exit = describe(dm.reason);
     if (it->stopping) {
       it->stopping = false;
       if (s.awaiting == i) {
@@ -518,8 +523,9 @@ std::string to_json(const supervisor_status& x) {
     out += first ? "" : ",";
     first = false;
     out += "{\"name\":\"" + json_escape(c.name) + "\",\"restart\":\"" + json_escape(c.restart)
-           + "\",\"state\":\"" + json_escape(c.state) + "\",\"restarts\":"
-           + std::to_string(c.restarts) + ",\"id\":" + std::to_string(c.id) + "}";
+           + "\",\"state\":\"" + json_escape(c.state)
+           + "\",\"restarts\":" + std::to_string(c.restarts) + ",\"id\":" + std::to_string(c.id)
+           + ",\"last_exit\":\"" + json_escape(c.last_exit) + "\"}";
   }
   out += "]}";
   return out;
@@ -529,7 +535,8 @@ std::string render(const supervisor_status& x) {
   std::string out = x.name + " (" + x.strategy + ")\n";
   for (auto& c : x.children)
     out += "  " + c.name + "  " + c.state + "  " + c.restart
-           + "  restarts=" + std::to_string(c.restarts) + "  id=" + std::to_string(c.id) + "\n";
+           + "  restarts=" + std::to_string(c.restarts) + "  id=" + std::to_string(c.id)
+           + (c.last_exit.empty() ? "" : "  last exit: " + c.last_exit) + "\n";
   return out;
 }
 

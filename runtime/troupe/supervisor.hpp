@@ -123,7 +123,8 @@ void make_relays(caf::actor_system& sys, supervisor_spec& spec);
 ///
 /// Messages:
 /// - `(status)` → `std::string`: JSON `{"supervisor", "strategy", "children": [{"name",
-///   "restart", "state", "restarts", "id"}]}` (a builtin type, so it crosses bridges as is).
+///   "restart", "state", "restarts", "id", "last_exit"}]}` (a builtin type, so it crosses bridges
+///   as is).
 /// - `(children)` → `supervisor_status` (register it with `add_supervisor_types`).
 /// - `(relay_of, std::string name)` → `caf::actor` (the child's relay) or `errc::not_found`.
 ///
@@ -154,13 +155,15 @@ struct child_status {
   uint64_t restarts = 0;
   /// Id of the current incarnation; 0 when it is not running.
   caf::actor_id id = 0;
+  /// How the last incarnation ended (`describe` of its exit reason); empty when none ended yet.
+  std::string last_exit;
 };
 
 /// Serializes `x`.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_status& x) {
   return f(caf::meta::type_name("troupe.child_status"), x.name, x.restart, x.state, x.restarts,
-           x.id);
+           x.id, x.last_exit);
 }
 
 /// A supervisor and its children, in start order.

@@ -80,6 +80,13 @@ echo "# back after $(( $(now_ms) - t0 )) ms"
 ps_out=$(timeout 20 "$BIN/troupe" ps "$APP")
 [[ "$ps_out" == *"worker  echo  node work  running  restarts 1"* ]] && pass "ps shows the child's restart" || fail "ps: $ps_out"
 [[ "$ps_out" == *"node work  pid "*"  restarts 1  running"* ]] && pass "ps shows the node's restart" || fail "ps: $ps_out"
+[[ "$ps_out" == *"node work  pid "*"  restarts 1  running  last exit: was killed by signal Killed"* ]] \
+  && pass "ps shows how the node's last process ended" || fail "ps: $ps_out"
+[[ "$ps_out" == *"worker  echo  node work  running  restarts 1  "*"last exit: remote_link_unreachable"* ]] \
+  && pass "ps shows how the child's last incarnation ended" || fail "ps: $ps_out"
+json_out=$(timeout 20 "$BIN/troupe" ps "$APP" --json)
+[[ "$json_out" == *'"last_exit":"was killed by signal Killed"'* ]] && pass "ps --json has the node's last exit" \
+  || fail "ps --json: $json_out"
 set +e; timeout 40 "$BIN/troupe" stop "$APP" >/dev/null; rc=$?; wait "$pid"; set -e
 check "troupe stop" 0 "$rc"
 check "no process left" 0 "$(pgrep -f -- "$APP" | wc -l || true)"
