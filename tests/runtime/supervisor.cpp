@@ -255,7 +255,7 @@ CAF_TEST(status renders as JSON and text) {
   CAF_CHECK_EQUAL(json, "{\"supervisor\":\"sup\",\"strategy\":\"rest_for_one\",\"children\":[{"
                         "\"name\":\"a\",\"restart\":\"transient\",\"state\":\"running\","
                         "\"restarts\":0,\"id\":"
-                          + id + "}]}");
+                          + id + ",\"last_exit\":\"\"}]}");
   CAF_CHECK_EQUAL(troupe::render(status(sut)),
                   "sup (rest_for_one)\n  a  running  transient  restarts=0  id=" + id + "\n");
 }
