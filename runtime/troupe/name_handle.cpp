@@ -10,6 +10,7 @@
 #include "caf/exit_reason.hpp"
 #include "caf/mailbox_element.hpp"
 #include "caf/make_actor.hpp"
+#include "caf/sec.hpp"
 
 #include "troupe/errc.hpp"
 
@@ -41,40 +42,108 @@ void name_handle::refuse(caf::mailbox_element_ptr& what, const caf::error& err) 
   // precondition: state_mtx_ held (only counters are touched)
   if (what->mid.is_request()) {
     ++refused_;
-    bounce(what, err);
+    // Not monitorable_actor::bounce: its response_promise assumes a local_actor.
+    if (what->sender)
+      what->sender->enqueue(
+        caf::make_mailbox_element(ctrl(), what->mid.response_id(), {}, caf::make_message(err)),
+        nullptr);
   } else if (!what->mid.is_response()) {
     ++dropped_;
   }
+}
+
+bool name_handle::retryable(const caf::error& err) {
+  return err == errc::peer_lost || err == caf::sec::request_receiver_down
+         || err == caf::exit_reason::remote_link_unreachable;
+}
+
+void name_handle::track(caf::mailbox_element_ptr& what, clock_type::time_point deadline) {
+  // precondition: state_mtx_ held; `what` is a request about to go to `target_`
+  auto id = next_request_++ & caf::message_id::request_id_mask;
+  inflight_.emplace(id, inflight_request{std::move(what->sender), what->mid,
+                                         what->copy_content_to_message(), deadline, epoch_});
+  what->sender = ctrl();
+  what->mid = caf::message_id{(what->mid.integer_value() & ~caf::message_id::request_id_mask) | id};
+}
+
+void name_handle::answer(uint64_t id, caf::strong_actor_ptr responder, caf::message content,
+                         caf::execution_unit* ctx) {
+  // precondition: state_mtx_ held
+  auto i = inflight_.find(id);
+  if (i == inflight_.end())
+    return; // answered or given up already
+  auto req = std::move(i->second);
+  inflight_.erase(i);
+  if (req.sender)
+    req.sender->enqueue(caf::make_mailbox_element(std::move(responder), req.mid.response_id(), {},
+                                                  std::move(content)),
+                        ctx);
+}
+
+caf::mailbox_element_ptr name_handle::resend_element(uint64_t id) {
+  // precondition: state_mtx_ held
+  auto& req = inflight_.at(id);
+  req.epoch = epoch_;
+  auto mid = caf::message_id{(req.mid.integer_value() & ~caf::message_id::request_id_mask) | id};
+  return caf::make_mailbox_element(ctrl(), mid, {}, req.content);
 }
 
 void name_handle::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* ctx) {
   caf::actor target;
   bool wake = false;
   {
-    std::lock_guard<std::mutex> guard{state_mtx_};
-    switch (phase_) {
-      case phase::bound:
-        // `bind` delivers what waited before it publishes the target: nothing can overtake.
-        ++forwarded_;
-        target = target_;
-        break;
-      case phase::resolving:
-      case phase::down: {
-        auto wait = phase_ == phase::resolving ? std::max(first_wait_, buffer_.time) : buffer_.time;
-        if (wait.count() <= 0) {
-          refuse(what, unavailable());
+    std::lock_guard<std::recursive_mutex> guard{state_mtx_};
+    if (what->mid.is_response()) {
+      // The answer to a request this handle forwarded for a caller (buffered names only).
+      auto id = what->mid.request_id().integer_value() & caf::message_id::request_id_mask;
+      auto i = inflight_.find(id);
+      if (i == inflight_.end())
+        return;
+      auto& content = what->content();
+      if (content.match_elements<caf::error>() && retryable(content.get_as<caf::error>(0))
+          && phase_ != phase::stopped && i->second.deadline > clock_type::now()) {
+        // Its incarnation went down before it answered: send it again to the next one (at least
+        // once: it may have been handled), unless a newer one is bound already.
+        if (phase_ == phase::bound && i->second.epoch != epoch_) {
+          ++retried_;
+          target = target_;
+          what = resend_element(id);
+        } else {
+          parked_.push_back(id);
           return;
         }
-        if (held_.size() >= buffer_.max) {
-          refuse(what, make_error(errc::overloaded, label_ + ": " + std::to_string(buffer_.max)
-                                                      + " messages already wait for it"));
-          return;
-        }
-        held_.push_back({std::move(what), clock_type::now() + wait});
-        wake = true;
-        break;
+      } else {
+        answer(id, std::move(what->sender), what->move_content_to_message(), ctx);
+        return;
       }
-      case phase::stopped: refuse(what, why_); return;
+    } else {
+      switch (phase_) {
+        case phase::bound:
+          // `bind` delivers what waited before it publishes the target: nothing can overtake.
+          ++forwarded_;
+          target = target_;
+          if (buffer_.time.count() > 0 && what->mid.is_request())
+            track(what, clock_type::now() + buffer_.time);
+          break;
+        case phase::resolving:
+        case phase::down: {
+          auto wait
+            = phase_ == phase::resolving ? std::max(first_wait_, buffer_.time) : buffer_.time;
+          if (wait.count() <= 0) {
+            refuse(what, unavailable());
+            return;
+          }
+          if (held_.size() + parked_.size() >= buffer_.max) {
+            refuse(what, make_error(errc::overloaded, label_ + ": " + std::to_string(buffer_.max)
+                                                        + " messages already wait for it"));
+            return;
+          }
+          held_.push_back({std::move(what), clock_type::now() + wait});
+          wake = true;
+          break;
+        }
+        case phase::stopped: refuse(what, why_); return;
+      }
     }
   }
   if (target)
@@ -84,18 +153,18 @@ void name_handle::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* ct
 }
 
 uint64_t name_handle::attempts() const {
-  std::lock_guard<std::mutex> guard{state_mtx_};
+  std::lock_guard<std::recursive_mutex> guard{state_mtx_};
   return attempts_;
 }
 
 bool name_handle::needs_lookup() const {
-  std::lock_guard<std::mutex> guard{state_mtx_};
+  std::lock_guard<std::recursive_mutex> guard{state_mtx_};
   return phase_ == phase::resolving || phase_ == phase::down;
 }
 
 void name_handle::bind(caf::actor target) {
   {
-    std::lock_guard<std::mutex> guard{state_mtx_};
+    std::lock_guard<std::recursive_mutex> guard{state_mtx_};
     if (phase_ == phase::stopped || !target)
       return;
     target_ = target;
@@ -103,13 +172,28 @@ void name_handle::bind(caf::actor target) {
     why_ = caf::none;
     ++epoch_;
     ++attempts_;
-    // Delivered under the lock, so that no new message overtakes a waiting one. A proxy's
-    // `enqueue` never calls back into this handle.
+    // Delivered under the lock, so that no new message overtakes a waiting one: first the
+    // requests the previous incarnation did not answer, then what waited. A proxy that bounces a
+    // request calls back into this handle on this thread (hence the recursive mutex); a bounce
+    // parks the request again instead of looping.
+    std::vector<caf::mailbox_element_ptr> out;
+    std::sort(parked_.begin(), parked_.end());
+    for (auto id : parked_)
+      if (inflight_.count(id) > 0) {
+        ++retried_;
+        out.push_back(resend_element(id));
+      }
+    parked_.clear();
     while (!held_.empty()) {
-      ++forwarded_;
-      target_->enqueue(std::move(held_.front().element), nullptr);
+      auto what = std::move(held_.front().element);
       held_.pop_front();
+      ++forwarded_;
+      if (buffer_.time.count() > 0 && what->mid.is_request())
+        track(what, clock_type::now() + buffer_.time);
+      out.push_back(std::move(what));
     }
+    for (auto& what : out)
+      target_->enqueue(std::move(what), nullptr);
   }
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(ctrl());
   auto addr = target.address();
@@ -123,7 +207,7 @@ void name_handle::bind(caf::actor target) {
 
 void name_handle::target_down(const caf::actor_addr& which, const caf::error& reason) {
   {
-    std::lock_guard<std::mutex> guard{state_mtx_};
+    std::lock_guard<std::recursive_mutex> guard{state_mtx_};
     if (phase_ != phase::bound || target_.address() != which)
       return; // a stale incarnation
     target_ = nullptr;
@@ -146,7 +230,7 @@ void name_handle::notify_watchers(const caf::error& reason) {
 }
 
 void name_handle::lookup_failed(const caf::error& why) {
-  std::lock_guard<std::mutex> guard{state_mtx_};
+  std::lock_guard<std::recursive_mutex> guard{state_mtx_};
   if (phase_ == phase::stopped || phase_ == phase::bound)
     return;
   auto first = phase_ == phase::resolving;
@@ -167,7 +251,23 @@ void name_handle::lookup_failed(const caf::error& why) {
 }
 
 void name_handle::expire(clock_type::time_point now) {
-  std::lock_guard<std::mutex> guard{state_mtx_};
+  std::lock_guard<std::recursive_mutex> guard{state_mtx_};
+  for (auto i = parked_.begin(); i != parked_.end();) {
+    auto r = inflight_.find(*i);
+    if (r == inflight_.end()) {
+      i = parked_.erase(i);
+    } else if (r->second.deadline <= now) {
+      ++refused_;
+      answer(*i, ctrl(),
+             caf::make_message(
+               make_error(errc::unavailable, label_ + " had no incarnation in time: "
+                                               + (why_ ? describe(why_) : std::string{"lookup"}))),
+             nullptr);
+      i = parked_.erase(i);
+    } else {
+      ++i;
+    }
+  }
   while (!held_.empty() && held_.front().deadline <= now) {
     refuse(held_.front().element,
            make_error(errc::unavailable, label_ + " had no incarnation in time: "
@@ -178,7 +278,7 @@ void name_handle::expire(clock_type::time_point now) {
 
 void name_handle::shutdown(const caf::error& reason) {
   {
-    std::lock_guard<std::mutex> guard{state_mtx_};
+    std::lock_guard<std::recursive_mutex> guard{state_mtx_};
     if (phase_ == phase::stopped)
       return;
     phase_ = phase::stopped;
@@ -188,12 +288,22 @@ void name_handle::shutdown(const caf::error& reason) {
       refuse(held_.front().element, reason);
       held_.pop_front();
     }
+    auto ids = std::move(parked_);
+    for (auto id : ids)
+      answer(id, ctrl(), caf::make_message(reason), nullptr);
+    // Requests still out with an incarnation get their answers through the bridge (or its
+    // loss); without this handle they cannot be relayed: fail them now.
+    std::vector<uint64_t> rest;
+    for (auto& kvp : inflight_)
+      rest.push_back(kvp.first);
+    for (auto id : rest)
+      answer(id, ctrl(), caf::make_message(reason), nullptr);
   }
   cleanup(caf::error{reason}, nullptr);
 }
 
 name_stats name_handle::stats() const {
-  std::lock_guard<std::mutex> guard{state_mtx_};
+  std::lock_guard<std::recursive_mutex> guard{state_mtx_};
   name_stats result;
   result.name = label_;
   result.home = home_;
@@ -207,7 +317,8 @@ name_stats name_handle::stats() const {
   result.forwarded = forwarded_;
   result.refused = refused_;
   result.dropped = dropped_;
-  result.held = held_.size();
+  result.held = held_.size() + parked_.size();
+  result.retried = retried_;
   if (why_)
     result.why = describe(why_);
   return result;

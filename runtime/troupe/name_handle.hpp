@@ -50,6 +50,8 @@ struct name_stats {
   uint64_t dropped = 0;
   /// Messages waiting for the next incarnation now.
   size_t held = 0;
+  /// Requests sent again to a new incarnation because the previous one went down first.
+  uint64_t retried = 0;
   /// Why the name has no incarnation (empty while bound).
   std::string why;
 };
@@ -65,8 +67,10 @@ struct name_stats {
 /// node's name service looks the name up again until a new incarnation answers. Meanwhile a request
 /// fails at once with `errc::unavailable` ("NAME is down: REASON") and an asynchronous message is
 /// dropped, unless `name_buffer::time` is set: then messages wait (bounded in time and count) and
-/// are delivered in order to the next incarnation. Messages that arrive before the first lookup
-/// completes always wait for it (bounded by the app's connect and lookup timeouts).
+/// are delivered in order to the next incarnation; and a request whose incarnation goes down before
+/// it answers is sent again to the next one within the same time (at least once: it may have been
+/// handled; the handle relays the answer, so callers see one). Messages that arrive before the
+/// first lookup completes always wait for it (bounded by the app's connect and lookup timeouts).
 /// @note Thread-safe: `enqueue` runs on the sender's thread.
 class name_handle final : public caf::monitorable_actor {
 public:
@@ -122,6 +126,25 @@ private:
     clock_type::time_point deadline;
   };
 
+  /// A request forwarded on behalf of a caller (buffered names only), kept until it is answered.
+  struct inflight_request {
+    caf::strong_actor_ptr sender;
+    caf::message_id mid;
+    caf::message content;
+    clock_type::time_point deadline;
+    /// The binding it was last sent to.
+    uint64_t epoch;
+  };
+
+  static bool retryable(const caf::error& err);
+
+  void track(caf::mailbox_element_ptr& what, clock_type::time_point deadline);
+
+  void answer(uint64_t id, caf::strong_actor_ptr responder, caf::message content,
+              caf::execution_unit* ctx);
+
+  caf::mailbox_element_ptr resend_element(uint64_t id);
+
   void target_down(const caf::actor_addr& which, const caf::error& reason);
 
   void refuse(caf::mailbox_element_ptr& what, const caf::error& err);
@@ -135,7 +158,8 @@ private:
   name_buffer buffer_;
   timespan first_wait_;
   std::function<void()> wake_;
-  mutable std::mutex state_mtx_;
+  /// Recursive: a proxy that bounces a request calls back into `enqueue` on the same thread.
+  mutable std::recursive_mutex state_mtx_;
   phase phase_ = phase::resolving;
   caf::actor target_;
   caf::error why_;
@@ -145,6 +169,11 @@ private:
   uint64_t forwarded_ = 0;
   uint64_t refused_ = 0;
   uint64_t dropped_ = 0;
+  uint64_t retried_ = 0;
+  uint64_t next_request_ = 1;
+  std::map<uint64_t, inflight_request> inflight_;
+  /// Requests whose incarnation went down unanswered, waiting for the next one.
+  std::vector<uint64_t> parked_;
 };
 
 /// The node's name service: creates one `name_handle` per remote name and keeps each bound to the

@@ -921,12 +921,27 @@ private:
     if (existing && existing->node() == hb->node) {
       // Same incarnation: a repeated hello or a socket that reconnected under a new routing id.
       auto old_conn = existing->conn();
+      bool drop_old = false;
       if (old_conn != conn) {
         std::lock_guard<std::mutex> guard{mtx_};
         by_conn_.erase(old_conn);
         by_conn_[conn] = existing;
         conn_gen_.fetch_add(1, std::memory_order_release);
         existing->conn(conn);
+        if (ack) {
+          // A second outgoing connection reached the same incarnation: it carries the session
+          // now (so that its loss is noticed and re-established), and the first one goes.
+          if (auto o = outgoing_.find(conn); o != outgoing_.end())
+            o->second.session = existing;
+          if (auto o = outgoing_.find(old_conn); o != outgoing_.end()) {
+            outgoing_.erase(o);
+            drop_old = true;
+          }
+        }
+      }
+      if (drop_old) {
+        cv_.notify_all();
+        tr_->disconnect(old_conn);
       }
       existing->last_seen = now;
       if (!ack)
