@@ -96,8 +96,8 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
                  + "\",\"state\":\"" + n.state + "\",\"epoch\":" + std::to_string(n.epoch)
                  + ",\"forwarded\":" + std::to_string(n.forwarded) + ",\"refused\":"
                  + std::to_string(n.refused) + ",\"dropped\":" + std::to_string(n.dropped)
-                 + ",\"held\":" + std::to_string(n.held) + ",\"why\":\"" + json_escape(n.why)
-                 + "\"}";
+                 + ",\"retried\":" + std::to_string(n.retried) + ",\"held\":"
+                 + std::to_string(n.held) + ",\"why\":\"" + json_escape(n.why) + "\"}";
         }
       out += "]";
       // Ask every supervisor and relay; answer once all replied (or failed), in order.
