@@ -214,6 +214,17 @@ caf::error node::start() {
       put(child, relay);
     }
   }
+  // An actor supervised from another node is spawned here when that supervisor asks: until then
+  // (and across its restarts) local references and lookups from other nodes reach it through a
+  // relay, like any supervised name.
+  for (auto spec : app_.actors_on(name_)) {
+    auto sup = app_.supervisor_of(spec->name);
+    if (sup && sup->node != name_ && relays_.count(spec->name) == 0) {
+      auto relay = spawn_relay(*sys_, spec->name);
+      relays_.emplace(spec->name, relay);
+      put(spec->name, relay);
+    }
+  }
   for (auto spec : app_.actors_on(name_)) {
     if (app_.supervisor_of(spec->name))
       continue; // started by its supervisor
@@ -269,8 +280,11 @@ caf::error node::start() {
       return make_error(errc::not_found,
                         "node " + name_ + " hosts no remotely supervised actor named " + who);
     auto hdl = spawn_placed(*spec);
-    if (hdl)
-      put(who, *hdl); // found by name here, stopped with the node
+    if (hdl) {
+      caf::anon_send(relays_.at(who), relay_set_atom::value, *hdl); // found by name here
+      std::lock_guard<std::mutex> guard{mtx_};
+      owned_.emplace_back(who, *hdl); // stopped with the node
+    }
     return hdl;
   };
   std::vector<std::pair<std::string, caf::actor>> relays(relays_.begin(), relays_.end());
