@@ -121,9 +121,9 @@ echo quit >&"${PROG[1]}"; wait "$PROG_PID" || true
 
 # 2. Stream requests to both echoes through 20 kills of node a.
 rm -f "$WORK/stop"
-"$BIN/name_stream" "$APP" echo "$WORK/stop" 3000 > "$WORK/plain.out" 2>&1 &
+"$BIN/name_stream" "$APP" echo "$WORK/stop" 5000 > "$WORK/plain.out" 2>&1 &
 S1=$!
-"$BIN/name_stream" "$APP" echo-buffered "$WORK/stop" 6000 > "$WORK/buffered.out" 2>&1 &
+"$BIN/name_stream" "$APP" echo-buffered "$WORK/stop" 8000 > "$WORK/buffered.out" 2>&1 &
 S2=$!
 sleep 0.5
 for round in $(seq 20); do
