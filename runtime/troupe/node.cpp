@@ -122,8 +122,8 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
           return make_error(errc::peer_lost, "cannot reach node " + home + ": " + describe(err));
         return caf::none;
       },
-      [n](const std::string& home, const std::string& name) {
-        return n->remote_->lookup(home, name, n->app_.bridges.lookup_timeout);
+      [n](const std::string& home, const std::string& wanted) {
+        return n->remote_->lookup(home, wanted, n->app_.bridges.lookup_timeout);
       },
       self.app_.bridges.connect_timeout + self.app_.bridges.lookup_timeout, self.log_);
   }

@@ -1,6 +1,9 @@
 #include "troupe/relay.hpp"
 
 #include "caf/actor_system.hpp"
+#include <algorithm>
+
+#include "caf/default_attachable.hpp"
 #include "caf/delegated.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/message_view.hpp"
@@ -13,19 +16,24 @@ namespace troupe {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<relay_state>*;
+using self_ptr = relay_actor*;
 
 void clear_target(self_ptr self, std::string why) {
   auto& st = self->state;
-  if (st.target)
-    self->demonitor(st.target);
-  st.target = nullptr;
+  st.target = nullptr; // still monitored: its end is reported to the relay's watchers
   st.why = std::move(why);
 }
 
 } // namespace
 
-caf::behavior relay(caf::stateful_actor<relay_state>* self, std::string child) {
+void relay_base::notify_watchers(const caf::error& reason) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto p = attachables_head_.get(); p != nullptr; p = p->next.get())
+    if (dynamic_cast<caf::default_attachable*>(p) != nullptr)
+      p->actor_exited(reason, context());
+}
+
+caf::behavior relay(relay_actor* self, std::string child) {
   self->state.child = std::move(child);
   self->set_default_handler(
     [self](caf::scheduled_actor*, caf::message_view& mv) -> caf::result<caf::message> {
@@ -56,9 +64,14 @@ caf::behavior relay(caf::stateful_actor<relay_state>* self, std::string child) {
     }
   });
   self->set_down_handler([self](caf::down_msg& dm) {
-    // Stale downs of a previous target are ignored: only the current one matters.
-    if (self->state.target && dm.source == self->state.target.address())
+    auto& st = self->state;
+    auto i = std::find(st.watched.begin(), st.watched.end(), dm.source);
+    if (i == st.watched.end())
+      return;
+    st.watched.erase(i);
+    if (st.target && dm.source == st.target.address())
       clear_target(self, "down");
+    self->notify_watchers(dm.reason);
   });
   return {
     [self](relay_set_atom, caf::actor& target) {
@@ -70,7 +83,12 @@ caf::behavior relay(caf::stateful_actor<relay_state>* self, std::string child) {
         return;
       clear_target(self, {});
       self->state.target = std::move(target);
-      self->monitor(self->state.target);
+      auto addr = self->state.target.address();
+      if (std::find(self->state.watched.begin(), self->state.watched.end(), addr)
+          == self->state.watched.end()) {
+        self->state.watched.push_back(addr);
+        self->monitor(self->state.target);
+      }
     },
     [self](relay_clear_atom, std::string& why) { clear_target(self, std::move(why)); },
     [self](relay_get_atom) { return self->state.target; },

@@ -2,9 +2,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "caf/actor.hpp"
+#include "caf/actor_addr.hpp"
 #include "caf/atom.hpp"
+#include "caf/event_based_actor.hpp"
 #include "caf/fwd.hpp"
 #include "caf/stateful_actor.hpp"
 
@@ -38,9 +41,24 @@ struct relay_state {
   uint64_t refused = 0;
   /// Asynchronous messages dropped because there was no target.
   uint64_t dropped = 0;
+  /// Targets it monitors whose end it has not reported yet.
+  std::vector<caf::actor_addr> watched;
 
   static inline const char* name = "relay";
 };
+
+/// Base of the relay: lets it report each target's end to its own monitors and links.
+class relay_base : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  /// Sends a `down_msg` (to monitors) or `exit_msg` (to linked actors) with `reason` to every
+  /// actor that watches this relay, which itself stays up.
+  void notify_watchers(const caf::error& reason);
+};
+
+/// The relay's actor type.
+using relay_actor = caf::stateful_actor<relay_state, relay_base>;
 
 /// A stable front for an actor that may be restarted: clients keep the relay's handle while the
 /// supervisor re-points it at each new incarnation.
@@ -60,8 +78,13 @@ struct relay_state {
 /// nothing queues, nothing hangs. When the target terminates before its owner reports it, the
 /// relay notices through its monitor and refuses with "NAME is down" until re-pointed.
 ///
+/// Every target that ends is reported to the relay's own monitors and links as if the relay had
+/// ended with the target's exit reason (`down_msg` / `exit_msg` from the relay), while the relay
+/// stays: watching a supervised name sees each incarnation go down, with its real reason, like
+/// watching a name handle on another node.
+///
 /// The relay does not trap exits: `send_exit` ends it like any actor.
-caf::behavior relay(caf::stateful_actor<relay_state>* self, std::string child);
+caf::behavior relay(relay_actor* self, std::string child);
 
 /// Spawns a relay for the child `child` with no target yet.
 caf::actor spawn_relay(caf::actor_system& sys, std::string child);

@@ -244,9 +244,19 @@ CAF_TEST(a driver that dies during a reload ends it and later calls fail fast) {
   anon_send_exit(driver, exit_reason::kill);
   sched.run();
   CAF_CHECK(!sut_state().reloading);
-  self->send(sut, calc_atom::value, int32_t{5});
+  CAF_CHECK(sut_state().driver_down);
+  // The calc goes on to the driver's handle; this plain one has ended and fails it at once (a name
+  // would answer unavailable, or reach the next incarnation).
+  auto calc = self->request(sut, infinite, calc_atom::value, int32_t{5});
   expect((calc_atom, int32_t), from(self).to(sut));
-  expect((error), from(sut).to(self).with(troupe::make_error(errc::unavailable)));
+  run();
+  bool failed = false;
+  calc.receive([](int32_t) { CAF_FAIL("calc answered by a dead driver"); },
+               [&](error& err) {
+                 failed = true;
+                 CAF_CHECK_EQUAL(err, make_error(sec::request_receiver_down));
+               });
+  CAF_CHECK(failed);
 }
 
 CAF_TEST(a bare error or an unexpected message neither kills it nor loses its state) {

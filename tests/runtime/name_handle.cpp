@@ -59,9 +59,9 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   actor make_name(troupe::name_buffer buf, troupe::timespan first_wait = 0s) {
-    actor_config cfg;
+    actor_config acfg;
     auto ptr = make_actor<troupe::name_handle, strong_actor_ptr>(sys.next_actor_id(), sys.node(),
-                                                                 &sys, cfg, "svc", "home", buf,
+                                                                 &sys, acfg, "svc", "home", buf,
                                                                  first_wait, [this] { ++wakes; });
     return actor_cast<actor>(ptr);
   }

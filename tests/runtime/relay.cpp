@@ -110,7 +110,7 @@ CAF_TEST(a request passes through with its sender and request id and is answered
   CAF_REQUIRE_EQUAL(srv.senders.size(), 1u);
   CAF_CHECK(srv.senders[0] == actor_cast<strong_actor_ptr>(cli));
   CAF_CHECK(srv.requests[0]);
-  CAF_CHECK_EQUAL(state_of<troupe::relay_state>(sut).forwarded, 1u);
+  CAF_CHECK_EQUAL(deref<troupe::relay_actor>(sut).state.forwarded, 1u);
 }
 
 CAF_TEST(an asynchronous message keeps its sender and the reply goes to the client) {
@@ -132,7 +132,7 @@ CAF_TEST(without a target a request fails at once with unavailable) {
   CAF_REQUIRE_EQUAL(cs.errors.size(), 1u);
   CAF_CHECK_EQUAL(cs.errors[0], troupe::make_error(errc::unavailable));
   CAF_CHECK_EQUAL(last_error(), "unavailable: svc is not started");
-  CAF_CHECK_EQUAL(state_of<troupe::relay_state>(sut).refused, 1u);
+  CAF_CHECK_EQUAL(deref<troupe::relay_actor>(sut).state.refused, 1u);
 }
 
 CAF_TEST(after a clear requests fail with the given reason and nothing reaches the old target) {
@@ -151,7 +151,7 @@ CAF_TEST(an asynchronous message without a target is dropped and the client live
   expect((tell_atom, int32_t), from(self).to(cli));
   expect((int32_t), from(cli).to(sut));
   disallow((error), from(sut).to(cli));
-  CAF_CHECK_EQUAL(state_of<troupe::relay_state>(sut).dropped, 1u);
+  CAF_CHECK_EQUAL(deref<troupe::relay_actor>(sut).state.dropped, 1u);
   // The client still works, i.e. it was not terminated by an error message.
   point_at(first);
   ask(1);
@@ -182,7 +182,7 @@ CAF_TEST(the relay notices a dead target by itself and refuses with down) {
   point_at(first);
   anon_send_exit(first, exit_reason::kill);
   run();
-  CAF_CHECK(!state_of<troupe::relay_state>(sut).target);
+  CAF_CHECK(!deref<troupe::relay_actor>(sut).state.target);
   ask(5);
   expect((int32_t), from(cli).to(sut));
   expect((error), from(sut).to(cli));
@@ -194,7 +194,7 @@ CAF_TEST(a stale down of a previous target does not clear the new one) {
   point_at(second);
   anon_send_exit(first, exit_reason::kill);
   run();
-  CAF_CHECK(state_of<troupe::relay_state>(sut).target == second);
+  CAF_CHECK(deref<troupe::relay_actor>(sut).state.target == second);
   ask(1);
   run();
   CAF_CHECK_EQUAL(state_of<client_state>(cli).values, std::vector<int32_t>{101});
@@ -216,6 +216,37 @@ CAF_TEST(setting an invalid target means stopped) {
   ask(5);
   run();
   CAF_CHECK_EQUAL(last_error(), "unavailable: svc is stopped");
+}
+
+CAF_TEST(monitors and links of the relay see each target go down with its reason) {
+  std::vector<std::string> downs;
+  auto mon = sys.spawn(
+    [&downs](event_based_actor* me, actor watched) -> behavior {
+      me->monitor(watched);
+      me->set_down_handler(
+        [&downs](down_msg& dm) { downs.push_back("down: " + troupe::describe(dm.reason)); });
+      return {[](int32_t) {}};
+    },
+    sut);
+  auto linked = sys.spawn(
+    [](event_based_actor* me, actor watched) -> behavior {
+      me->link_to(watched); // does not trap exits: ends with the target's reason
+      return {[](int32_t) {}};
+    },
+    sut);
+  run();
+  point_at(first);
+  anon_send_exit(first, exit_reason::kill);
+  run();
+  CAF_CHECK_EQUAL(downs, std::vector<std::string>{"down: kill"});
+  CAF_CHECK_EQUAL(deref<monitorable_actor>(linked).fail_state(), make_error(exit_reason::kill));
+  // The relay lives on; the next incarnation's end is reported too.
+  point_at(second);
+  anon_send_exit(second, exit_reason::user_shutdown);
+  run();
+  CAF_CHECK_EQUAL(downs, std::vector<std::string>({"down: kill", "down: user_shutdown"}));
+  anon_send_exit(mon, exit_reason::user_shutdown);
+  run();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

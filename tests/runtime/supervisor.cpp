@@ -611,9 +611,9 @@ CAF_TEST(given relays survive the supervisor and are re - pointed by its next in
   anon_send_exit(sut, exit_reason::user_shutdown);
   sched.run();
   CAF_CHECK(alive(rel));
-  CAF_CHECK_EQUAL(deref<stateful_actor<troupe::relay_state>>(rel).state.why, "stopped");
+  CAF_CHECK_EQUAL(deref<troupe::relay_actor>(rel).state.why, "stopped");
   start(spec);
-  CAF_CHECK(deref<stateful_actor<troupe::relay_state>>(rel).state.target == current("a"));
+  CAF_CHECK(deref<troupe::relay_actor>(rel).state.target == current("a"));
 }
 
 CAF_TEST(a nested supervisor escalates to its parent which restarts it and then gives up) {

@@ -76,20 +76,18 @@ caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* se
                "config_supervisor: driver down: {}", describe(dm.reason));
     s.driver_down = dm.reason ? dm.reason : make_error(errc::unavailable, "driver stopped");
     s.reloading = false;
-    s.initialized = false;
     ++s.timer_gen;
+    // Calls keep going to the driver's handle: a supervised or remote driver comes back under the
+    // same handle (re-initialized by itself after a restart in its node process, or answering
+    // not_initialized after a restart of that process, until the next init reaches it); a plain
+    // local driver that ended answers with request_receiver_down at once.
   });
-  auto unavailable = [self] {
-    return make_error(errc::unavailable, "mylib driver went down ("
-                                           + describe(self->state.driver_down)
-                                           + "); init again once it is back");
-  };
   return {
     [self](init_atom) -> caf::result<caf::ok_atom> {
-      if (self->state.initialized)
+      // After the driver went down, init reaches its next incarnation even if this supervisor
+      // counted the library as initialized.
+      if (self->state.initialized && !self->state.driver_down)
         return caf::ok_atom::value;
-      // Also after the driver went down: a driver reached by name has a new incarnation by now,
-      // or the request fails fast (`unavailable`).
       auto rp = self->make_response_promise<caf::ok_atom>();
       self->request(self->state.driver, caf::infinite, init_atom::value)
         .then(
@@ -107,10 +105,8 @@ caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* se
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
-    [self, unavailable](calc_atom, int32_t x) -> caf::result<int32_t> {
+    [self](calc_atom, int32_t x) -> caf::result<int32_t> {
       auto& s = self->state;
-      if (s.driver_down)
-        return unavailable();
       if (!s.initialized)
         return make_error(errc::not_initialized, "calc before init");
       if (s.reloading) {
@@ -121,20 +117,16 @@ caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* se
       self->delegate(s.driver, calc_atom::value, x);
       return caf::delegated<int32_t>{};
     },
-    [self, unavailable](reload_atom) -> caf::result<caf::ok_atom> {
+    [self](reload_atom) -> caf::result<caf::ok_atom> {
       auto& s = self->state;
-      if (s.driver_down)
-        return unavailable();
       if (!s.initialized)
         return make_error(errc::not_initialized, "reload before init");
       if (!s.reloading)
         start_reload(self);
       return caf::ok_atom::value;
     },
-    [self, unavailable](uninit_atom) -> caf::result<caf::ok_atom> {
+    [self](uninit_atom) -> caf::result<caf::ok_atom> {
       auto& s = self->state;
-      if (s.driver_down)
-        return unavailable();
       s.initialized = false;
       ++s.timer_gen;
       if (!s.reloading) {

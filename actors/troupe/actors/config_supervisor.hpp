@@ -24,8 +24,8 @@ struct config_supervisor_state {
   std::shared_ptr<spdlog::logger> log;
   bool initialized = false;
   bool reloading = false;
-  /// Why the driver's last incarnation went down; cleared by the next successful `init`. Until
-  /// then, `calc`, `reload` and `uninit` fail with `errc::unavailable`.
+  /// Why the driver's last incarnation went down; cleared by the next successful `init`, which
+  /// until then is forwarded to the driver even when the library counts as initialized.
   caf::error driver_down;
   /// Last `calc`, `init` or finished reload, on the actor clock.
   caf::actor_clock::time_point last_activity;
@@ -51,10 +51,11 @@ struct config_supervisor_state {
 /// `not_initialized` before `init`; `(uninit)` → `ok` (disarms the timer; during a reload it
 /// answers at once and the driver runs `uninit` right after `readConfig`); `(status)` → `(bool
 /// initialized, bool reloading, uint64 reloads, uint64 calc_fails)`. The supervisor monitors the
-/// driver: when an incarnation of it goes down, a running reload ends, the library counts as not
-/// initialized, and `calc`, `reload` and `uninit` fail at once with `errc::unavailable` naming the
-/// exit reason, until an `init` succeeds on the driver's next incarnation (a driver given by name
-/// comes back by itself after a restart of its node; `init` fails fast while it has none).
+/// driver: when an incarnation of it goes down, a running reload ends and the next `init` is
+/// forwarded to the driver again. Calls keep going to the driver's handle, which is a name: a
+/// driver restarted by its supervisor re-initializes itself (the caller sees nothing but what was
+/// in flight), one whose node process was restarted answers `not_initialized` until `init`, and
+/// while the name has no incarnation calls fail at once with `errc::unavailable`.
 caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* self,
                                 caf::actor driver, timespan idle,
                                 std::shared_ptr<spdlog::logger> log);
