@@ -58,6 +58,10 @@ params = { target = "echo" }
 TOML
 call() { timeout 10 "$BIN/troupe" call "$APP" "$@" 2>&1 || true; }
 node_pid() { pgrep -P "$LAUNCHER" -f -- "--node $1\$" || true; }
+live_pid() { # NODE: waits (bounded) until the node has a process, e.g. between a kill and its restart
+  local p
+  for _ in $(seq 250); do p=$(node_pid "$1"); [[ -n "$p" ]] && { echo "$p"; return; }; sleep 0.02; done
+}
 wait_new_pid() { # NODE OLD_PID
   local p
   for _ in $(seq 200); do
@@ -77,7 +81,7 @@ check "calc through node b to node a, reply routed back through b" 8 "$(call con
 
 # 1. kill -9 node a three times: config (node b) follows mylib to each new incarnation.
 for round in 1 2 3; do
-  old=$(node_pid a)
+  old=$(live_pid a)
   kill -9 "$old"
   t0=$(now_ms)
   new=$(wait_new_pid a "$old")
@@ -107,7 +111,7 @@ coproc PROG { timeout 60 "$BIN/prog" "$APP" --node user; }
 ask() { echo "$1" >&"${PROG[1]}"; read -r -t 10 reply <&"${PROG[0]}" || reply="<no answer>"; }
 ask init; check "prog init" OK "$reply"
 ask "calc 5"; check "prog calc" 6 "$reply"
-old=$(node_pid b)
+old=$(live_pid b)
 kill -9 "$old"
 wait_new_pid b "$old" > /dev/null
 t0=$(now_ms)
@@ -127,7 +131,8 @@ S1=$!
 S2=$!
 sleep 0.5
 for round in $(seq 20); do
-  old=$(node_pid a)
+  old=$(live_pid a)
+  [[ -n "$old" ]] || { fail "round $round: node a has no process"; break; }
   kill -9 "$old"
   wait_new_pid a "$old" > /dev/null
   sleep 0.3
