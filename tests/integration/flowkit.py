@@ -38,9 +38,13 @@ def http_get(port, path, timeout=30):
 
 
 def client_main(ports, key, n, ms):
-    """Fires n concurrent queries for key, alternating between the gateways; prints the answers."""
+    """Fires n concurrent queries for key, alternating between the gateways, once the parent
+    says go (so that a slow process start cannot make a late query a second computation);
+    prints the answers."""
     ports = [int(p) for p in ports.split(",")]
     out = [None] * n
+    print("ready", flush=True)
+    sys.stdin.readline()
 
     def one(i):
         out[i] = http_get(ports[i % len(ports)], "/query?key=%s&ms=%d" % (key, ms))
@@ -145,8 +149,14 @@ def main(bin_dir, src):
         key = "same-%d" % os.getpid()
         ports = ",".join(map(str, GATEWAYS))
         clients = [subprocess.Popen([sys.executable, __file__, "--client", ports, key, "10",
-                                     "2000"], stdout=subprocess.PIPE, text=True)
+                                     "2000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    text=True)
                    for _ in range(5)]
+        for c in clients:
+            check(c.stdout.readline().strip() == "ready", "client process %d ready" % c.pid)
+        for c in clients:
+            c.stdin.write("go\n")
+            c.stdin.flush()
         answers = []
         for c in clients:
             out, _ = c.communicate(timeout=60)
