@@ -18,6 +18,7 @@ namespace {
 
 using finish_atom = atom_constant<atom("finish")>;
 using fail_atom = atom_constant<atom("fail")>;
+using unavail_atom = atom_constant<atom("unavail")>;
 
 /// A scripted pool worker: takes `(run, key, x)` and answers it only when the test says
 /// `(finish, key)` (with `(key + "!", runs)`) or `(fail, key)` (with its own error).
@@ -40,6 +41,10 @@ behavior fake_worker(stateful_actor<fake_worker_state>* self) {
     },
     [self](fail_atom, const std::string& key) {
       self->state.running[key].deliver(troupe::make_error(errc::bad_request, "no such query"));
+      self->state.running.erase(key);
+    },
+    [self](unavail_atom, const std::string& key) {
+      self->state.running[key].deliver(troupe::make_error(errc::unavailable, "stopping"));
       self->state.running.erase(key);
     },
   };
@@ -274,6 +279,25 @@ CAF_TEST(the own error of the worker reaches every waiter and is not retried) {
   expect((error), from(sut).to(c2).with(troupe::make_error(errc::bad_request)));
   CAF_CHECK_EQUAL(sut_state().retried, 0u);
   CAF_CHECK_EQUAL(worker_state(w).runs, 1);
+}
+
+CAF_TEST(an unavailable answer is retried on another worker that stays in the pool) {
+  start(1);
+  auto w1 = add_worker("w1");
+  auto w2 = add_worker("w2");
+  c1->send(sut, run_atom::value, "q", int32_t{1});
+  sched.run();
+  auto first = worker_state(w1).runs == 1 ? w1 : w2;
+  auto second = first == w1 ? w2 : w1;
+  anon_send(first, unavail_atom::value, "q");
+  sched.run();
+  CAF_CHECK_EQUAL(worker_state(second).runs, 1);
+  CAF_CHECK_EQUAL(worker_state(first).runs, 1);
+  CAF_CHECK_EQUAL(sut_state().workers.size(), 2u);
+  // No retry left: the second unavailable reaches the caller.
+  anon_send(second, unavail_atom::value, "q");
+  sched.run();
+  expect((error), from(sut).to(c1).with(troupe::make_error(errc::unavailable)));
 }
 
 CAF_TEST(malformed messages get an error and the actor keeps serving) {

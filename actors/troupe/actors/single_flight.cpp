@@ -59,9 +59,13 @@ bool is_worker_loss(const caf::error& err) {
   if (err.category() == caf::atom("system"))
     return err == caf::sec::request_receiver_down;
   if (err.category() == errc_category)
-    return err.code() == static_cast<uint8_t>(errc::peer_lost)
-           || err.code() == static_cast<uint8_t>(errc::unavailable);
+    return err.code() == static_cast<uint8_t>(errc::peer_lost);
   return err.category() == caf::atom("exit"); // an exit reason delivered as an answer
+}
+
+/// Whether `err` is a worker's "not me, try another one" (e.g. a flight_worker whose node stops).
+bool is_retryable(const caf::error& err) {
+  return err.category() == errc_category && err.code() == static_cast<uint8_t>(errc::unavailable);
 }
 
 void deliver_all(flight& f, const caf::message& answer) {
@@ -86,8 +90,9 @@ void end_flight(self_ptr self, const std::string& key) {
     }
 }
 
-/// Picks the least loaded worker; among equals, the next in round-robin order.
-flight_worker_entry* pick_worker(self_ptr self) {
+/// Picks the least loaded worker other than `avoid` (unless it is the only one); among equals,
+/// the next in round-robin order.
+flight_worker_entry* pick_worker(self_ptr self, const caf::actor_addr& avoid) {
   auto& st = self->state;
   if (st.workers.empty())
     return nullptr;
@@ -99,6 +104,8 @@ flight_worker_entry* pick_worker(self_ptr self) {
   for (size_t i = 0; i < n; ++i, ++it) {
     if (it == st.workers.end())
       it = st.workers.begin();
+    if (n > 1 && avoid && it->first == avoid)
+      continue;
     if (best == nullptr || it->second.load < best->load)
       best = &it->second;
   }
@@ -110,14 +117,15 @@ void on_answer(self_ptr self, const std::string& key, uint64_t attempt, caf::act
 
 void worker_lost(self_ptr self, const std::string& key, const caf::error& why);
 
-/// Starts the current attempt of `key` on a worker, or queues the key when the pool is empty.
-void dispatch(self_ptr self, const std::string& key) {
+/// Starts the current attempt of `key` on a worker (preferably not `avoid`), or queues the key
+/// when the pool is empty.
+void dispatch(self_ptr self, const std::string& key, const caf::actor_addr& avoid = {}) {
   auto& st = self->state;
   auto& f = st.flights.at(key);
   auto now = self->clock().now();
   if (now >= f.deadline)
     return; // the expiry message ends it
-  auto* w = pick_worker(self);
+  auto* w = pick_worker(self, avoid);
   if (w == nullptr) {
     f.worker = caf::actor_addr{};
     f.worker_label.clear();
@@ -161,6 +169,10 @@ void on_answer(self_ptr self, const std::string& key, uint64_t attempt, caf::act
       worker_lost(self, key, err);
       return;
     }
+    if (is_retryable(err) && f.attempts <= st.cfg.retries) {
+      worker_lost(self, key, err); // the worker stays in the pool
+      return;
+    }
     if (err == caf::sec::request_timeout) {
       ++st.failed;
       fail_all(f, make_error(errc::timeout, "key " + key + ": no result within "
@@ -187,7 +199,7 @@ void worker_lost(self_ptr self, const std::string& key, const caf::error& why) {
     ++st.retried;
     st.log->warn("single_flight: worker {} lost while computing key {} ({}); retrying", label, key,
                  describe(why));
-    dispatch(self, key);
+    dispatch(self, key, f.worker);
     return;
   }
   ++st.failed;

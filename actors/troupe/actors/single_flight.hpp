@@ -102,8 +102,9 @@ struct single_flight_state {
 ///   waits for one to join. Fails with `errc::timeout` when no answer came within `timeout` of
 ///   the key's start, and with `errc::unavailable` when its worker was lost (crashed, its node
 ///   died) and `retries` are used up; otherwise a lost worker's keys start again on another
-///   worker. `errc::bad_request` when the key is missing or not a string; `errc::overloaded`
-///   beyond `max_keys` keys.
+///   worker (also after a worker answered `errc::unavailable`; that worker stays in the pool).
+///   `errc::bad_request` when the key is missing or not a string; `errc::overloaded` beyond
+///   `max_keys` keys.
 /// - `(join, actor worker, str label)` → `ok`: adds `worker` to the pool (again: refreshes the
 ///   label). The pool monitors it and drops it when it terminates. Sent by `pool_joiner`.
 /// - `(leave, actor worker)` → `ok`: no new keys for `worker`; its running ones finish.
