@@ -177,11 +177,6 @@ void add_flight_types(catalog& types) {
           std::lock_guard<std::mutex> lock{guard->mtx};
           if (guard->stopping)
             return make_error(errc::unavailable, "node stopping");
-          // One lookup at a time per process: concurrent first lookups of a name on another
-          // node open concurrent connects to it, which the bridges do not serialize yet (the
-          // peer rejected the second connection's frames and dropped the session ~1.5 s later).
-          static std::mutex one_at_a_time;
-          std::lock_guard<std::mutex> serial{one_at_a_time};
           return host->lookup(name);
         };
         // Detached: a lookup of a name on another node may block for the connect timeout.
