@@ -405,6 +405,26 @@ CAF_TEST(the joiner finds a restarted pool by name and joins it) {
   CAF_CHECK_EQUAL(pool_workers(), 1u);
 }
 
+CAF_TEST(after a failed lookup the joiner tries again within 100 ms and then backs off) {
+  anon_send_exit(pool, exit_reason::kill);
+  pool_known = false;
+  sched.run(); // the down: an immediate lookup, which fails
+  CAF_CHECK_EQUAL(lookups, 2);
+  advance_time(100ms);
+  sched.run();
+  CAF_CHECK_EQUAL(lookups, 3);
+  advance_time(199ms); // the next try comes after 200 ms
+  sched.run();
+  CAF_CHECK_EQUAL(lookups, 3);
+  pool = sys.spawn(single_flight, single_flight_settings{}, troupe::null_logger());
+  pool_known = true;
+  advance_time(1ms);
+  sched.run();
+  CAF_CHECK_EQUAL(lookups, 4);
+  CAF_CHECK(sut_state().joined);
+  CAF_CHECK_EQUAL(pool_workers(), 1u);
+}
+
 CAF_TEST(the joiner ends with its worker and the pool drops the worker) {
   self->monitor(sut);
   anon_send_exit(worker, exit_reason::kill);

@@ -348,12 +348,23 @@ namespace {
 
 using joiner_ptr = caf::stateful_actor<pool_joiner_state>*;
 
+constexpr timespan initial_backoff = std::chrono::milliseconds{100};
+
 void schedule_rejoin(joiner_ptr self, timespan delay) {
   auto gen = ++self->state.gen;
   if (delay.count() <= 0)
     self->send(self, rejoin_atom::value, gen);
   else
     self->delayed_send(self, delay, rejoin_atom::value, gen);
+}
+
+/// The next try after a failed lookup or join: 100 ms, doubling up to the refresh interval, so
+/// that a pool that comes back is joined soon without polling a missing one hard.
+void retry_soon(joiner_ptr self) {
+  auto& st = self->state;
+  auto delay = std::min(st.backoff, st.interval);
+  st.backoff = std::min(st.backoff * 2, st.interval);
+  schedule_rejoin(self, delay);
 }
 
 void forget_pool(joiner_ptr self) {
@@ -371,7 +382,7 @@ void rejoin(joiner_ptr self) {
     if (!hdl || !*hdl) {
       st.log->debug("pool_joiner: {} cannot find pool {} yet: {}", st.label, st.pool_name,
                     hdl ? std::string{"no handle"} : describe(hdl.error()));
-      schedule_rejoin(self, st.interval);
+      retry_soon(self);
       return;
     }
     st.pool = std::move(*hdl);
@@ -385,14 +396,17 @@ void rejoin(joiner_ptr self) {
         if (!s.joined)
           s.log->info("pool_joiner: {} joined pool {}", s.label, s.pool_name);
         s.joined = true;
+        s.backoff = initial_backoff;
         ++s.joins;
       },
       [self, pool](caf::error& err) {
         auto& s = self->state;
         s.log->info("pool_joiner: {} could not join pool {}: {}", s.label, s.pool_name,
                     describe(err));
-        if (s.pool == pool)
-          forget_pool(self); // look the name up again on the next tick
+        if (s.pool == pool) {
+          forget_pool(self); // look the name up again, soon
+          retry_soon(self);
+        }
       });
   schedule_rejoin(self, st.interval);
 }

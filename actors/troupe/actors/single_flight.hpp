@@ -133,6 +133,8 @@ struct pool_joiner_state {
   caf::actor pool;
   /// Generation of the rejoin timer; a tick of an older generation is stale.
   uint64_t gen = 0;
+  /// Delay of the next retry after a failure (doubles up to `interval`).
+  timespan backoff{std::chrono::milliseconds{100}};
   /// Successful joins (the first and every refresh).
   uint64_t joins = 0;
   /// Whether the last join was acknowledged.
@@ -143,7 +145,8 @@ struct pool_joiner_state {
 
 /// Keeps `worker` in the pool of the `single_flight` actor named `pool_name`: resolves the name
 /// with `lookup`, sends `(join, worker, label)`, and repeats the join every `interval` (a refresh
-/// the pool answers at once) and at once when the pool's handle goes down — so a pool restarted
+/// the pool answers at once), at once when the pool's handle goes down and after a failed lookup
+/// or join within 100 ms, doubling up to `interval` — so a pool restarted
 /// in another process, a restarted node or a lost session are recovered from without any handle
 /// surviving. Ends when `worker` ends. Spawn it `detached` when `lookup` may block.
 caf::behavior pool_joiner(caf::stateful_actor<pool_joiner_state>* self, caf::actor worker,
