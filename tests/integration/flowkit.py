@@ -5,8 +5,9 @@ and two backend nodes (two flight_workers each), two HTTP gateways (gateway.py) 
 Checks: 50 concurrent identical queries from 5 client processes, spread over both gateways, are
 computed once (the workers' own counters say so) and all get the same answer; different keys run
 in parallel on different workers of both backends; a kill -9 of the node computing a key answers
-every waiter within the key's timeout (the retry on the other backend); the gateways survive a
-restart of a backend node and of the hub node.
+every waiter within the key's timeout (the retry on the other backend), and a kill -9 of both
+backends, one per attempt, fails every waiter with unavailable within it; the gateways survive
+restarts of the backend nodes and of the hub node.
 
 usage: flowkit.py BUILD/bin SOURCE_DIR            (ports 7500-7512, app flowtest-PID)
        flowkit.py --client PORTS KEY N MS         (one client process: N concurrent queries)
@@ -232,7 +233,45 @@ def main(bin_dir, src):
         for p in GATEWAYS:
             code, body = http_get(p, "/query?key=after-restart-%d&ms=10" % p)
             check(code == 200, "gateway %d answers after the backend restart (%s)" % (p, body))
-        # The hub itself (single_flight's node) is killed: the gateways' clients reconnect and
+        # 5. Both backends killed while computing one key (the first, then the retry's): with
+        # `retries = 1` used up, every waiter fails with 503 (unavailable) within the timeout.
+        key = "crash2-%d" % os.getpid()
+        crash = [None] * 6
+        done_at = [None] * 6
+        t0 = time.monotonic()
+        ts = [threading.Thread(target=cq, args=(i,)) for i in range(6)]
+        [t.start() for t in ts]
+        killed = []
+        for attempt_wanted in (1, 2):
+            for _ in range(100):
+                state, worker, since, waiters, attempt = hub.call("flight", Atom("status"), key)
+                if state == "running" and attempt == attempt_wanted and waiters == 6:
+                    break
+                time.sleep(0.05)
+            check(state == "running" and attempt == attempt_wanted,
+                  "attempt %d runs on %s" % (attempt_wanted, worker))
+            node = worker.split("@")[1]
+            killed.append((node, node_pids()[node]))
+            os.kill(killed[-1][1][0], signal.SIGKILL)
+        check(killed[0][0] != killed[1][0], "the retry ran on the other backend")
+        [t.join(timeout=KEY_TIMEOUT_S + 5) for t in ts]
+        check(all(d is not None and d < KEY_TIMEOUT_S + 1 for d in done_at),
+              "every waiter answered within the timeout (last after %.2f s)" % max(done_at))
+        check(all(code == 503 and body.get("code") == 12 for code, body in crash),
+              "all failed with 503, troupe/12 unavailable: %s" % (crash[0],))
+        for node, (pid0, restarts0, _) in killed:
+            end = time.monotonic() + 30
+            while time.monotonic() < end:
+                pid2, restarts, st = node_pids()[node]
+                if restarts > restarts0 and st == "running":
+                    break
+                time.sleep(0.3)
+            check(restarts > restarts0, "the launcher restarted %s again" % node)
+        check(wait_workers(4, 20), "all workers joined the pool again")
+        for p in GATEWAYS:
+            code, body = http_get(p, "/query?key=after-both-%d&ms=10" % p)
+            check(code == 200, "gateway %d answers after both backends restarted (%s)" % (p, body))
+        # 6. The hub itself (single_flight's node) is killed: the gateways' clients reconnect and
         # the workers join the new single_flight by name.
         hub_pid = node_pids()["hub"][0]
         os.kill(hub_pid, signal.SIGKILL)
