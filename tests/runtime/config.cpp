@@ -152,7 +152,8 @@ CAF_TEST(bad durations are rejected) {
 CAF_TEST(unknown actor types are rejected and the known ones listed) {
   CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_drvier\"\n",
               "app.toml:6: actors.m.type:",
-              "known types: config_supervisor, echo, mylib_driver, sleeper, watcher");
+              "known types: config_supervisor, echo, flight_worker, mylib_driver, single_flight, "
+              "sleeper, watcher");
 }
 
 CAF_TEST(duplicate actor names are rejected) {
@@ -403,7 +404,7 @@ CAF_TEST(a missing file is reported by name) {
 
 CAF_TEST(the shipped examples are valid) {
   for (auto name : {"slow-config.toml", "slow-config-demo.toml", "slow-config-ipc.toml",
-                    "slow-config-tcp.toml", "slow-config-shm.toml"}) {
+                    "slow-config-tcp.toml", "slow-config-shm.toml", "flowkit/flowkit.toml"}) {
     auto res = load_app(std::string{TROUPE_EXAMPLES_DIR} + "/" + name, types);
     TROUPE_CHECK_MSG(res, name << ": " << (res ? "" : config_error_message(res.error())));
   }

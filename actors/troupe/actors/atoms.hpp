@@ -20,5 +20,15 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 /// `(sleep, int32 ms)`: block the sleeper for a while, then answer `ok`.
 using sleep_atom = caf::atom_constant<caf::atom("sleep")>;
+/// `(run, key, args...)`: compute `key` once (single_flight) / compute it now (a pool worker).
+using run_atom = caf::atom_constant<caf::atom("run")>;
+/// `(join, worker, label)`: add a worker to a single_flight pool.
+using join_atom = caf::atom_constant<caf::atom("join")>;
+/// `(leave, worker)`: take a worker out of a single_flight pool.
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+/// A single_flight key's deadline (sent to itself).
+using expire_atom = caf::atom_constant<caf::atom("sfexpire")>;
+/// A pool joiner's timer (sent to itself).
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 
 } // namespace troupe::actors

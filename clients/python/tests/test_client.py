@@ -180,6 +180,44 @@ def run(server_bin, server, endpoint):
             break
         time.sleep(0.05)
     check(peers == "peers=0", "close() says goodbye: the node drops the session at once")
+    rearmed_monitor(server_bin)
+
+
+def wait_for(cond, seconds):
+    deadline = time.time() + seconds
+    while not cond() and time.time() < deadline:
+        time.sleep(0.05)
+    return cond()
+
+
+def rearmed_monitor(server_bin):
+    """monitor(..., rearm=True) watches the name again after a reconnect to a restarted node."""
+    server, endpoint = start(server_bin, "tcp://127.0.0.1:*")
+    servers.append(server)
+    c = troupe.connect(endpoint)
+    downs, once = [], []
+    aid = c.monitor("mortal", lambda name, reason: downs.append((name, reason)), rearm=True)
+    c.monitor("mortal", lambda name, reason: once.append(reason))
+    check(c.monitored() == {"mortal": aid}, "a re-armed monitor is listed: %r" % c.monitored())
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    check(wait_for(lambda: len(downs) == 1 and len(once) == 1, 5) and downs[0][1].code == 7,
+          "both monitors report the lost session: %r" % downs)
+    check(c.monitored() == {}, "the re-armed monitor waits for a session")
+    server2, ep2 = start(server_bin, endpoint)
+    servers.append(server2)
+    check(ep2 == endpoint, "server restarted on " + endpoint)
+    c.wait_connected(10)
+    check(wait_for(lambda: "mortal" in c.monitored(), 5),
+          "re-armed on the restarted node's actor: %r" % c.monitored())
+    c.send("mortal", troupe.Atom("die"), "bye")
+    check(wait_for(lambda: len(downs) == 2, 5), "the new incarnation's end is reported")
+    check(downs[1][0] == "mortal" and downs[1][1] is not None and downs[1][1].code == 9
+          and "bye" in str(downs[1][1]), "with its exit reason: %r" % (downs[1:],))
+    check(len(once) == 1, "a monitor without rearm ran once only")
+    time.sleep(1.5)  # the name still resolves to the dead actor: no re-arm on it, no repeats
+    check(len(downs) == 2 and c.monitored() == {}, "no callback for the dead actor again")
+    c.close()
 
 
 if __name__ == "__main__":

@@ -50,11 +50,24 @@ def connect(target, node=None, name=None, timeout=5.0, heartbeat_ms=250):
 
 
 class _Pending:
-    __slots__ = ("event", "result", "loop", "future")
+    __slots__ = ("event", "result", "loop", "future", "on_done")
 
     def __init__(self):
         self.event = threading.Event()
         self.result = None
+        self.on_done = None  # called on the I/O thread with the result (re-arming lookups)
+
+
+class _Watch:
+    """A monitor by name that is re-armed on the name's next actor (monitor(..., rearm=True))."""
+    __slots__ = ("name", "callback", "aid", "looking", "next_try", "ended")
+
+    def __init__(self, name, callback):
+        self.name, self.callback = name, callback
+        self.aid = None  # the actor id watched now; None while the name is being looked up
+        self.looking = False
+        self.next_try = 0.0
+        self.ended = None  # the id that went down last: a name still bound to it is not re-armed
 
 
 class Client:
@@ -78,6 +91,7 @@ class Client:
         self._pending = {}  # request id -> _Pending
         self._lookups = {}  # correlation id -> _Pending
         self._monitors = {}  # actor id -> [(name, callback)]
+        self._watches = []  # _Watch: monitors re-armed after a down or a reconnect
         self._connected = threading.Event()
         self._closing = False
         self._out = queue.Queue()
@@ -126,21 +140,37 @@ class Client:
         self._send(wire.frame(wire.MESSAGE, self.me, _receiver(target), wire.NORMAL,
                               wire.encode_payload(args)))
 
-    def monitor(self, name, callback, timeout=5.0):
+    def monitor(self, name, callback, timeout=5.0, rearm=False):
         """callback(name, TroupeError or None) once when the actor named `name` terminates or
-        the session is lost. Returns the actor id watched."""
+        the session is lost. With rearm=True the monitor stays: the client looks the name up
+        again (at once after a reconnect, then every second until it resolves) and watches the
+        next actor registered under it, so the callback runs at every such end. Returns the
+        actor id watched first."""
         aid = self.lookup(name, timeout)
         if aid is None:
             raise TroupeError("troupe", 4, ["no actor named %r" % name])
         with self._lock:
-            self._monitors.setdefault(aid, []).append((name, callback))
+            if rearm:
+                w = _Watch(name, callback)
+                w.aid = aid
+                self._watches.append(w)
+                self._monitors.setdefault(aid, []).append((name, callback, w))
+            else:
+                self._monitors.setdefault(aid, []).append((name, callback, None))
         self._send(wire.frame(wire.MONITOR, 0, aid, 0, None))
         return aid
+
+    def monitored(self):
+        """{name: actor id} of the re-armed monitors (rearm=True) that watch an actor now."""
+        with self._lock:
+            return {w.name: w.aid for w in self._watches if w.aid is not None}
 
     def close(self):
         if self._closing:
             return
         self._closing = True
+        with self._lock:
+            self._watches = []
         self._wake()
         self._thread.join(2)
 
@@ -174,6 +204,8 @@ class Client:
         if p is not None:
             p.result = result
             p.event.set()
+            if p.on_done is not None:
+                p.on_done(result)
             if getattr(p, "future", None) is not None:
                 p.loop.call_soon_threadsafe(_settle, p.future, result)
 
@@ -191,6 +223,8 @@ class Client:
             pend, self._pending = self._pending, {}
             looks, self._lookups = self._lookups, {}
             mons, self._monitors = self._monitors, {}
+            for w in self._watches:  # watch the name again once a session is up (a restarted
+                w.aid, w.ended, w.looking, w.next_try = None, None, False, 0.0  # node reuses ids)
         for table in (pend, looks):
             for p in table.values():
                 p.result = err
@@ -198,7 +232,7 @@ class Client:
                 if getattr(p, "future", None) is not None:
                     p.loop.call_soon_threadsafe(_settle, p.future, err)
         for watchers in mons.values():
-            for name, cb in watchers:
+            for name, cb, _ in watchers:
                 _safe(cb, name, err)
 
     def _hello(self, sock):
@@ -249,6 +283,7 @@ class Client:
                 if now - last_tx >= hb:
                     sock.send(wire.frame(wire.HEARTBEAT, 0, 0, 0, None))
                     last_tx = now
+                self._rearm(now)
                 timeout = self._peer_timeout or timeout
                 if now - last_rx > timeout:
                     # the node went silent (killed, restarted, dropped us): new socket, new hello
@@ -289,6 +324,35 @@ class Client:
 
     _peer_timeout = None
 
+    def _rearm(self, now):
+        """On the I/O thread: look up the names of re-armed monitors that watch nothing now and
+        monitor what they resolve to (asynchronously: the replies arrive on this thread)."""
+        with self._lock:
+            due = [w for w in self._watches
+                   if w.aid is None and not w.looking and now >= w.next_try]
+            for w in due:
+                w.looking = True
+        for w in due:
+            p = _Pending()
+            cid = next(self._ids)
+
+            def done(result, w=w):
+                aid = result if isinstance(result, int) and result > 0 else None
+                with self._lock:
+                    w.looking = False
+                    if w not in self._watches:
+                        return
+                    if aid is None or aid == w.ended:
+                        w.next_try = time.monotonic() + 1.0  # not (yet) registered again
+                        return
+                    w.aid = aid
+                    self._monitors.setdefault(aid, []).append((w.name, w.callback, w))
+                self._send(wire.frame(wire.MONITOR, 0, aid, 0, None))
+            p.on_done = done
+            with self._lock:
+                self._lookups[cid] = p
+            self._send(wire.frame(wire.LOOKUP, 0, 0, cid, w.name))
+
     def _on_frame(self, f):
         kind = f[1]
         if kind == wire.HELLO_ACK:
@@ -328,7 +392,11 @@ class Client:
                 reason = vals[0] if vals else None
             except Exception:
                 pass
-            for name, cb in watchers:
+            with self._lock:
+                for _, _, w in watchers:
+                    if w is not None:
+                        w.aid, w.ended, w.next_try = None, f[2], 0.0  # look the name up again
+            for name, cb, _ in watchers:
                 _safe(cb, name, reason)
             return None
         if kind == wire.MONITOR:
@@ -408,8 +476,11 @@ class AsyncClient:
     def send(self, target, *args):
         self.client.send(target, *args)
 
-    def monitor(self, name, callback, timeout=5.0):
-        return self.client.monitor(name, callback, timeout)
+    def monitor(self, name, callback, timeout=5.0, rearm=False):
+        return self.client.monitor(name, callback, timeout, rearm)
+
+    def monitored(self):
+        return self.client.monitored()
 
     async def close(self):
         await asyncio.get_running_loop().run_in_executor(None, self.client.close)
