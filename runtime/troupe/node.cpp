@@ -87,6 +87,7 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
     cfg.set("scheduler.max-threads", self.opts_.worker_threads);
   // The middleman gives the node a real node id, which remote handles need.
   cfg.load<caf::io::middleman>();
+  types.add_message_types_to(cfg);
   if (self.opts_.configure)
     self.opts_.configure(cfg);
   self.sys_ = std::make_unique<caf::actor_system>(cfg);

@@ -3,8 +3,8 @@
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 
+#include "troupe/actors/builtin.hpp"
 #include "troupe/actors/config_supervisor.hpp"
-#include "troupe/actors/generic.hpp"
 #include "troupe/actors/mylib.hpp"
 #include "troupe/actors/mylib_driver.hpp"
 #include "troupe/catalog.hpp"
@@ -15,10 +15,8 @@
 
 namespace troupe::actors {
 
-void add_generic_types(catalog& types);
-
 void add_to(catalog& types) {
-  add_generic_types(types);
+  add_builtin_types(types);
   using namespace std::chrono_literals;
   types.add({
     "mylib_driver",
@@ -62,34 +60,6 @@ void add_to(catalog& types) {
       return spawn_counted(ctx.system(), config_supervisor, std::move(*driver), idle, ctx.logger());
     },
   });
-}
-
-void add_generic_types(catalog& types) {
-  types.add({"echo",
-             "answers every message with the message itself",
-             {},
-             [](const spawn_context& ctx) -> caf::expected<caf::actor> {
-               return spawn_counted(ctx.system(), echo);
-             }});
-  types.add({"sleeper",
-             "(sleep, ms) blocks its own thread for ms, then answers ok",
-             {},
-             [](const spawn_context& ctx) -> caf::expected<caf::actor> {
-               return spawn_counted<caf::detached>(ctx.system(), sleeper);
-             }});
-  types.add({"watcher",
-             "monitors (and optionally links to) another actor and reports on it",
-             {
-               {"target", param_kind::actor_ref, std::nullopt, "the actor to watch"},
-               {"link", param_kind::boolean, false, "also link to it and trap its exit"},
-             },
-             [](const spawn_context& ctx) -> caf::expected<caf::actor> {
-               auto target = ctx.actor_param("target");
-               if (!target)
-                 return std::move(target.error());
-               return spawn_counted(ctx.system(), watcher, std::move(*target),
-                                    ctx.spec.args.get<bool>("link"));
-             }});
 }
 
 void add_message_types(caf::actor_system_config&) {

@@ -1,4 +1,7 @@
-// troupe: run and inspect Troupe apps.
+// troupe: run and inspect Troupe apps. The command line of the stock `troupe` and of every program
+// built on Troupe (`troupe::cli_main`).
+#include "troupe/cli.hpp"
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -16,7 +19,7 @@
 #include "caf/others.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "troupe/actors/catalog.hpp"
+#include "troupe/actors/builtin.hpp"
 #include "troupe/bridges/remote_nodes.hpp"
 #include "troupe/bridges/shm_segment.hpp"
 #include "troupe/catalog.hpp"
@@ -30,15 +33,15 @@
 
 namespace {
 
-troupe::catalog make_catalog() {
+troupe::catalog make_catalog(const troupe::catalog& user_types) {
   troupe::catalog types;
-  troupe::actors::add_to(types);
+  troupe::actors::add_builtin_types(types);
+  types.merge(user_types);
   return types;
 }
 
 troupe::node_options make_node_options() {
   troupe::node_options opts;
-  opts.configure = troupe::actors::add_message_types;
   opts.bridges = troupe::bridges::make_remote_nodes;
   return opts;
 }
@@ -434,9 +437,11 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int troupe::cli_main(int argc, char** argv, const troupe::catalog& user_types) {
   troupe::block_stop_signals();
-  CLI::App cli{"troupe: run and inspect Troupe actor apps"};
+  std::string program = argc > 0 ? argv[0] : "troupe";
+  program = program.substr(program.rfind('/') + 1);
+  CLI::App cli{program + ": run and inspect Troupe actor apps"};
   cli.require_subcommand(1);
   std::string file;
   std::string node_name;
@@ -467,7 +472,7 @@ int main(int argc, char** argv) {
   ps_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
   ps_cmd->add_flag("--json", json, "print JSON for scripts");
   CLI11_PARSE(cli, argc, argv);
-  auto types = make_catalog();
+  auto types = make_catalog(user_types);
   if (*stop_cmd)
     return stop(file, types);
   if (*ps_cmd)
