@@ -207,6 +207,19 @@ param_value read_param(const reader& r, const param_spec& spec, const toml::valu
     case param_kind::string:
     case param_kind::actor_ref: expect(v.is_string()); return v.as_string().str;
     case param_kind::duration: return read_duration(r, v, key);
+    case param_kind::actor_refs: {
+      if (!v.is_array())
+        r.fail(v, key, "expected an array of actor names like [\"a\", \"b\"], got " + type_name(v));
+      std::vector<std::string> names;
+      auto& xs = v.as_array();
+      for (size_t i = 0; i < xs.size(); ++i) {
+        if (!xs[i].is_string())
+          r.fail(xs[i], key + "[" + std::to_string(i) + "]",
+                 "expected an actor name, got " + type_name(xs[i]));
+        names.push_back(xs[i].as_string().str);
+      }
+      return names;
+    }
     case param_kind::duration_range: {
       if (!v.is_array() || v.as_array().size() != 2)
         r.fail(v, key, "expected a duration range like [\"0s\", \"30s\"], got " + type_name(v));
@@ -606,18 +619,28 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
                    + " (allowed: " + (allowed.empty() ? "none" : allowed) + ")");
         }
         auto pv = read_param(r, *spec_it, val, path + ".params." + key);
-        if (spec_it->kind == param_kind::actor_ref) {
-          auto& ref = std::get<std::string>(pv);
+        auto check_ref = [&](const std::string& ref, const toml::value& where,
+                             const std::string& where_key) {
           auto target = app.find_actor(ref);
           if (!target)
-            r.fail(val, path + ".params." + key,
-                   "no actor named \"" + ref + "\" is declared before this one");
+            r.fail(where, where_key, "no actor named \"" + ref + "\" is declared before this one");
           if (target->node != spec.node && !app.connects_to(spec.node, target->node)
               && !app.connects_to(target->node, spec.node))
-            r.fail(val, path + ".params." + key,
+            r.fail(where, where_key,
                    "actor \"" + ref + "\" runs on node " + target->node + ", which node "
                      + spec.node + " cannot reach: give one of the two nodes a listen endpoint");
+        };
+        if (spec_it->kind == param_kind::actor_ref)
+          check_ref(std::get<std::string>(pv), val, path + ".params." + key);
+        if (spec_it->kind == param_kind::actor_refs) {
+          auto& refs = std::get<std::vector<std::string>>(pv);
+          for (size_t k = 0; k < refs.size(); ++k)
+            check_ref(refs[k], val.as_array()[k],
+                      path + ".params." + key + "[" + std::to_string(k) + "]");
         }
+        if (spec_it->check)
+          if (auto problem = spec_it->check(pv); !problem.empty())
+            r.fail(val, path + ".params." + key, problem);
         values.emplace(key, std::move(pv));
       }
     }

@@ -150,9 +150,18 @@ CAF_TEST(bad durations are rejected) {
 }
 
 CAF_TEST(unknown actor types are rejected and the known ones listed) {
+  // The list follows the catalog (it grows when types are added), sorted and comma-separated.
+  std::string known;
+  for (auto& n : types.names())
+    known += known.empty() ? n : ", " + n;
+  TROUPE_CHECK_MSG(known.find("echo, ") != std::string::npos
+                     && known.find("mylib_driver") != std::string::npos,
+                   "catalog: " << known);
   CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_drvier\"\n",
-              "app.toml:6: actors.m.type:",
-              "known types: config_supervisor, echo, mylib_driver, sleeper, watcher");
+              "app.toml:6: actors.m.type:", "(known types: " + known + ")");
+  types.add({"aaa_user_type", "a program's own type", {}, nullptr});
+  CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_drvier\"\n",
+              "app.toml:6: actors.m.type:", "(known types: aaa_user_type, " + known + ")");
 }
 
 CAF_TEST(duplicate actor names are rejected) {
