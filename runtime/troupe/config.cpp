@@ -70,6 +70,12 @@ std::string app_spec::endpoint_for(const std::string& from, const std::string& t
   return y->listen;
 }
 
+std::string node_spec::bind_endpoint(const std::string& ep) const {
+  if (bind.empty() || ep.rfind("tcp://", 0) != 0)
+    return ep;
+  return "tcp://" + bind + ep.substr(ep.rfind(':'));
+}
+
 std::vector<const actor_spec*> app_spec::actors_on(const std::string& node) const {
   std::vector<const actor_spec*> result;
   for (auto& x : actors)
@@ -240,6 +246,13 @@ std::string endpoint_problem(const std::string& x) {
     auto colon = rest.rfind(':');
     if (colon == std::string::npos || colon == 0)
       return "a tcp endpoint needs a host and a port, e.g. \"tcp://127.0.0.1:7100\"";
+    auto host = rest.substr(0, colon);
+    if (host == "*" || host == "0.0.0.0" || host == "[::]" || host == "::")
+      return "\"" + host
+             + "\" is an address to bind, which other nodes cannot connect to: give the address "
+               "they use (e.g. \"tcp://10.0.0.5"
+             + rest.substr(colon)
+             + "\") and add bind = \"0.0.0.0\" to the node to accept on every interface";
     auto port = rest.substr(colon + 1);
     if (port.empty() || port.size() > 5
         || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })
@@ -399,7 +412,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     r.require_table(val, path);
     if (!valid_name(name))
       r.fail(val, path, "invalid node name (use letters, digits, '-', '_', '.')");
-    r.only_keys(val, path, {"launch", "listen"});
+    r.only_keys(val, path, {"launch", "listen", "bind"});
     node_spec ns;
     ns.name = name;
     ns.where = r.where(val);
@@ -438,6 +451,22 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
         ns.endpoints.push_back(ep);
       }
       ns.listen = ns.endpoints.front();
+    }
+    if (auto i = t.find("bind"); i != t.end()) {
+      if (!i->second.is_string())
+        r.fail(i->second, path + ".bind",
+               "expected a host or IPv4 address such as \"0.0.0.0\", got " + type_name(i->second));
+      ns.bind = i->second.as_string().str;
+      if (ns.bind.empty() || ns.bind.find_first_of(":/ *[]") != std::string::npos)
+        r.fail(i->second, path + ".bind",
+               "invalid bind address \"" + ns.bind
+                 + "\" (a host name or IPv4 address without port, e.g. \"0.0.0.0\")");
+      bool has_tcp = false;
+      for (auto& ep : ns.endpoints)
+        has_tcp = has_tcp || ep.rfind("tcp://", 0) == 0;
+      if (!has_tcp)
+        r.fail(i->second, path + ".bind",
+               "bind applies to a tcp endpoint, and this node listens on none");
     }
     app.nodes.push_back(std::move(ns));
   }

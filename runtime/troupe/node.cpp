@@ -108,7 +108,7 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
     auto spec = self.app_.find_node(self.name_);
     if (spec)
       for (auto& ep : spec->endpoints) {
-        auto bound = self.remote_->listen(ep);
+        auto bound = self.remote_->listen(spec->bind_endpoint(ep));
         if (!bound)
           return make_error(errc::system_error, "node " + self.name_ + " cannot listen at " + ep
                                                   + ": " + describe(bound.error()));

@@ -332,6 +332,28 @@ CAF_TEST(a node may listen on several transports and links choose between them) 
   CHECK_ERROR(header + "listen = [3]\n", "app.toml:4: nodes.main.listen:", "expected a string");
 }
 
+CAF_TEST(a bind address is separate from the address peers connect to) {
+  CHECK_ERROR("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"tcp://*:7313\"\n",
+              "app.toml:4: nodes.main.listen:", "\"*\" is an address to bind");
+  CHECK_ERROR("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"tcp://0.0.0.0:7313\"\n",
+              "app.toml:4: nodes.main.listen:", "add bind = \"0.0.0.0\"");
+  auto res = parse("[app]\nname = \"b\"\n[nodes.main]\n"
+                   "listen = [\"tcp://10.0.0.5:7313\", \"ipc:///tmp/b\"]\nbind = \"0.0.0.0\"\n");
+  CAF_REQUIRE(res);
+  auto& n = res->nodes.front();
+  CAF_CHECK_EQUAL(n.listen, "tcp://10.0.0.5:7313");
+  CAF_CHECK_EQUAL(n.bind_endpoint(n.listen), "tcp://0.0.0.0:7313");
+  CAF_CHECK_EQUAL(n.bind_endpoint("ipc:///tmp/b"), "ipc:///tmp/b");
+  auto plain = parse("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"tcp://127.0.0.1:7313\"\n");
+  CAF_REQUIRE(plain);
+  CAF_CHECK_EQUAL(plain->nodes.front().bind_endpoint("tcp://127.0.0.1:7313"),
+                  "tcp://127.0.0.1:7313");
+  CHECK_ERROR("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"ipc:///tmp/b\"\nbind = \"0.0.0.0\"\n",
+              "app.toml:5: nodes.main.bind:", "this node listens on none");
+  CHECK_ERROR("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"tcp://h:1\"\nbind = \"0.0.0.0:1\"\n",
+              "app.toml:5: nodes.main.bind:", "invalid bind address");
+}
+
 CAF_TEST(a missing file is reported by name) {
   auto res = load_app("/nonexistent/app.toml", types);
   CAF_REQUIRE(!res);
