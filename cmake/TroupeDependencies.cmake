@@ -8,6 +8,7 @@ find_package(spdlog REQUIRED)
 find_package(toml11 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(cppzmq REQUIRED)
+find_package(nlohmann_json 3 REQUIRED) # header-only, used inside runtime/troupe/json.cpp only
 # Debian's msgpack-cxx installs msgpack-config.cmake (target msgpack-cxx) under cmake/msgpackc-cxx.
 find_package(msgpack REQUIRED CONFIG PATH_SUFFIXES msgpackc-cxx)
 
