@@ -52,11 +52,8 @@ struct param_spec {
 
   param_spec(std::string name_, param_kind kind_, std::optional<param_value> default_value_ = {},
              std::string help_ = {}, check_fn check_ = nullptr)
-    : name(std::move(name_)),
-      kind(kind_),
-      default_value(std::move(default_value_)),
-      help(std::move(help_)),
-      check(std::move(check_)) {
+    : name(std::move(name_)), kind(kind_), default_value(std::move(default_value_)),
+      help(std::move(help_)), check(std::move(check_)) {
     // nop
   }
 
