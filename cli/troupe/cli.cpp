@@ -23,6 +23,7 @@
 #include "caf/message_builder.hpp"
 #include "caf/others.hpp"
 #include "caf/scoped_actor.hpp"
+#include "caf/sec.hpp"
 
 #include "troupe/actors/builtin.hpp"
 #include "troupe/bridges/remote_nodes.hpp"
@@ -364,6 +365,11 @@ int call(const std::string& file, const std::string& target, const std::vector<s
     return 1;
   }
   auto app_name = app->name;
+  // What the actor accepts, as far as its catalog entry says (shown for unexpected_message).
+  std::string accepts;
+  if (auto a = app->find_actor(target))
+    if (auto t = types.find(a->type); t && !t->help.empty())
+      accepts = target + " is a " + a->type + ": " + t->help;
   auto opts = make_node_options();
   opts.ephemeral = true;
   opts.log_to_file = false;
@@ -386,6 +392,8 @@ int call(const std::string& file, const std::string& target, const std::vector<s
       .receive(
         [&](caf::error& err) {
           std::cerr << "error: " << troupe::describe(err) << '\n';
+          if (err == caf::sec::unexpected_message && !accepts.empty())
+            std::cerr << "  (" << accepts << ")\n";
           rc = 1;
         },
         caf::others >> [&](caf::message_view& reply) -> caf::result<caf::message> {

@@ -62,6 +62,9 @@ done
 check "call apples add" 1 "$(timeout 10 "$APPEXE" call "$APP" apples add 2>&1)"
 check "call apples add 41" 42 "$(timeout 10 "$APPEXE" call "$APP" apples add 41 2>&1)"
 check "call pears add (start 100, step 10)" 110 "$(timeout 10 "$APPEXE" call "$APP" pears add 2>&1)"
+out=$(timeout 10 "$APPEXE" call "$APP" apples nonsense 2>&1) || true
+[[ "$out" == *"unexpected_message"*"(apples is a counter: counts: (add), (add, n), (get))"* ]] \
+  && pass "an unexpected message says what the counter accepts" || fail "unexpected message: $out"
 out=$(timeout 10 "$APPEXE" call "$APP" total sum 2>&1)
 [[ "$out" == *152*2* ]] && pass "aggregator on the other node sums both counters: $out" || fail "total sum: $out"
 

@@ -9,6 +9,10 @@
 #include "caf/meta/type_name.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/stateful_actor.hpp"
+#include "caf/typed_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include <thread>
 
 #include "troupe/actors/builtin.hpp"
 #include "troupe/errc.hpp"
@@ -68,6 +72,24 @@ caf::behavior summer(caf::event_based_actor* self, std::vector<caf::actor> parts
   };
 }
 
+/// A typed actor: adds `k`.
+using adder_actor = caf::typed_actor<caf::replies_to<int32_t>::with<int32_t>>;
+
+adder_actor::behavior_type adder(adder_actor::pointer, int32_t k) {
+  return {
+    [=](int32_t x) { return x + k; },
+  };
+}
+
+/// A detached actor: answers the id of the thread it runs on, so a test can tell it has its own.
+caf::behavior thread_teller(caf::event_based_actor*) {
+  return {
+    [](get_atom) {
+      return static_cast<int64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    },
+  };
+}
+
 struct fixture {
   catalog types;
 
@@ -80,6 +102,8 @@ struct fixture {
     types.add(make_type("summer", "sums counters", summer,
                         param<std::vector<caf::actor>>("parts", "the counters")));
     types.add_message_type<reading>("reading");
+    types.add(make_type("adder", "typed", adder, param<int32_t>("k", 1, "what it adds")));
+    types.add(make_type<caf::detached>("teller", "detached", thread_teller));
   }
 
   std::string error_of(const std::string& text) {
@@ -160,7 +184,11 @@ CAF_TEST(a node spawns typed actors with their parameters and registers message 
                            "[[actors]]\nname = \"b\"\ntype = \"counter\"\n"
                            "params = { label = \"b\", step = -1 }\n"
                            "[[actors]]\nname = \"s\"\ntype = \"summer\"\n"
-                           "params = { parts = [\"a\", \"b\"] }\n",
+                           "params = { parts = [\"a\", \"b\"] }\n"
+                           "[[actors]]\nname = \"plus2\"\ntype = \"adder\"\n"
+                           "params = { k = 2 }\n"
+                           "[[actors]]\nname = \"t1\"\ntype = \"teller\"\n"
+                           "[[actors]]\nname = \"t2\"\ntype = \"teller\"\n",
                        "app.toml", types);
   CAF_REQUIRE(app);
   node_options opts;
@@ -190,6 +218,26 @@ CAF_TEST(a node spawns typed actors with their parameters and registers message 
     self->request(*s, 2s, get_atom::value)
       .receive([&](int64_t x) { sum = x; }, [&](caf::error& err) { CAF_FAIL(describe(err)); });
     CAF_CHECK_EQUAL(sum, 15);
+    auto plus2 = sut.lookup("plus2");
+    CAF_REQUIRE(plus2);
+    int32_t y = 0;
+    self->request(*plus2, 2s, int32_t{40})
+      .receive([&](int32_t x) { y = x; }, [&](caf::error& err) { CAF_FAIL(describe(err)); });
+    CAF_CHECK_EQUAL(y, 42);
+    // Two detached actors run on two threads of their own, neither of them this one.
+    std::vector<int64_t> ids;
+    for (auto name : {"t1", "t2"}) {
+      auto t = sut.lookup(name);
+      CAF_REQUIRE(t);
+      self->request(*t, 2s, get_atom::value)
+        .receive([&](int64_t id) { ids.push_back(id); },
+                 [&](caf::error& err) { CAF_FAIL(describe(err)); });
+    }
+    CAF_REQUIRE_EQUAL(ids.size(), 2u);
+    CAF_CHECK_NOT_EQUAL(ids[0], ids[1]);
+    CAF_CHECK_NOT_EQUAL(
+      ids[0], static_cast<int64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id())));
+    CAF_CHECK(counters_of(*a)); // spawned with spawn_counted: troupe ps sees its mailbox
   }
   CAF_CHECK_EQUAL(sut.stop(), caf::error{});
 }

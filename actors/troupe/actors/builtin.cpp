@@ -15,13 +15,13 @@ void add_builtin_types(catalog& types) {
                return spawn_counted(ctx.system(), echo);
              }});
   types.add({"sleeper",
-             "(sleep, ms) blocks its own thread for ms, then answers ok",
+             "accepts (sleep, ms): blocks its own thread for ms, then answers ok",
              {},
              [](const spawn_context& ctx) -> caf::expected<caf::actor> {
                return spawn_counted<caf::detached>(ctx.system(), sleeper);
              }});
   types.add({"watcher",
-             "monitors (and optionally links to) another actor and reports on it",
+             "monitors (and optionally links to) another actor; accepts (status)",
              {
                {"target", param_kind::actor_ref, std::nullopt, "the actor to watch"},
                {"link", param_kind::boolean, false, "also link to it and trap its exit"},

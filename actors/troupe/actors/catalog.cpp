@@ -20,7 +20,8 @@ void add_to(catalog& types) {
   using namespace std::chrono_literals;
   types.add({
     "mylib_driver",
-    "owns the thread of the vendor library mylib and makes every call to it from that thread",
+    "owns the thread of the vendor library mylib and makes every call to it from that thread; "
+    "accepts (init), (calc, x), (readconfig), (uninit)",
     {
       {"read_config", param_kind::duration_range, duration_range{0s, 30s},
        "range of the random time readConfig takes"},
@@ -46,7 +47,8 @@ void add_to(catalog& types) {
   });
   types.add({
     "config_supervisor",
-    "reloads mylib's configuration when idle and answers calc with CALC-FAIL while it reloads",
+    "reloads mylib's configuration when idle and answers calc with CALC-FAIL while it reloads; "
+    "accepts (init), (calc, x), (reload), (uninit), (status)",
     {
       {"driver", param_kind::actor_ref, std::nullopt, "the mylib_driver actor to supervise"},
       {"idle_before_reload", param_kind::duration, timespan{10s},
