@@ -338,11 +338,18 @@ caf::error check_call_target(const troupe::app_spec& app, const std::string& tar
                                                          + target + " (names: " + names + ")");
   }
   auto node = app.find_node(home);
-  if (node && !node->listen.empty() && !endpoint_answers(node->listen))
+  if (!node || node->listen.empty() || endpoint_answers(node->listen))
+    return caf::none;
+  auto info = troupe::read_run_file(app.run_file());
+  if (info && ::kill(static_cast<pid_t>(info->pid), 0) == 0)
     return troupe::make_error(troupe::errc::peer_lost,
-                              "app " + app.name + " is not running (node " + home + ", which hosts "
-                                + target + ", does not answer at " + node->listen + ")");
-  return caf::none;
+                              "node " + home + " of app " + app.name + " (which hosts " + target
+                                + ") does not answer at " + node->listen + "; troupe run (pid "
+                                + std::to_string(info->pid)
+                                + ") is running, so the node may be restarting");
+  return troupe::make_error(troupe::errc::peer_lost,
+                            "app " + app.name + " is not running (node " + home + ", which hosts "
+                              + target + ", does not answer at " + node->listen + ")");
 }
 
 int call(const std::string& file, const std::string& target, const std::vector<std::string>& words,

@@ -41,6 +41,14 @@ for target in echo echo2; do
     && pass "call $target of a stopped app: $out" || fail "call $target of a stopped app (rc $rc): $out"
   (( took < 1000 )) && pass "... in $took ms" || fail "... took $took ms"
 done
+# A live troupe run recorded for the app (here: this shell) while a node does not answer: the
+# message says the node may be restarting rather than that the app is not running.
+mkdir -p "$WORK/logs"
+printf 'pid %d\nnode a 0 1 restarting \n' $$ > "$WORK/logs/sdk-call-$$.run"
+set +e; out=$(timeout 10 "$BIN/troupe" call "$APP" echo 1 2>&1); set -e
+[[ "$out" == *"node a of app sdk-call-$$ (which hosts echo) does not answer at ipc://"*"troupe run (pid $$) is running, so the node may be restarting"* ]] \
+  && pass "a node down while the app runs: $out" || fail "node down while the app runs: $out"
+rm "$WORK/logs/sdk-call-$$.run"
 set +e; out=$(timeout 10 "$BIN/troupe" call "$APP" nobody 1 2>&1); rc=$?; set -e
 check "unknown name names the app" "error: not_found: app sdk-call-$$ has no actor named nobody (names: echo, echo2, top)" "$out"
 
