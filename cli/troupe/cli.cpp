@@ -28,6 +28,7 @@
 #include "troupe/actors/builtin.hpp"
 #include "troupe/bridges/remote_nodes.hpp"
 #include "troupe/bridges/shm_segment.hpp"
+#include "troupe/bridges/shm_transport.hpp"
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
@@ -266,12 +267,20 @@ std::string render(const caf::message& msg) {
   return out;
 }
 
-/// Returns false when nothing accepts a connection at the tcp or ipc endpoint `ep` right now
-/// (refused, or no socket file); true when something does, when it cannot tell within 300 ms, and
-/// for other transports. A probe, not a connection: the real bridge connects afterwards.
+/// Returns false when nothing accepts a connection at the endpoint `ep` right now: tcp refused,
+/// no ipc socket file or refused, no shm listen segment or its creator is dead; true when
+/// something does, or when it cannot tell within 300 ms. A probe, not a connection: the real
+/// bridge connects afterwards.
 bool endpoint_answers(const std::string& ep) {
   int fd = -1;
   int rc = -1;
+  if (ep.rfind("shm://", 0) == 0) {
+    namespace tb = troupe::bridges;
+    auto seg = tb::shm_segment::attach(tb::shm_transport_options{}.prefix
+                                         + tb::shm_name_part(ep.substr(6)),
+                                       tb::shm_segment_header::kind_listen);
+    return seg && tb::process_alive(static_cast<pid_t>(seg->header()->creator_pid));
+  }
   if (ep.rfind("ipc://", 0) == 0) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
