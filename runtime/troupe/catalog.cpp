@@ -16,14 +16,14 @@ std::shared_ptr<spdlog::logger> spawn_context::logger() const {
 
 caf::expected<caf::actor> spawn_context::actor_param(const std::string& param) const {
   auto& name = spec.args.get<std::string>(param);
-  return host.lookup(name);
+  return host.name_ref(name);
 }
 
 caf::expected<std::vector<caf::actor>>
 spawn_context::actor_list_param(const std::string& param) const {
   std::vector<caf::actor> result;
   for (auto& name : spec.args.get<std::vector<std::string>>(param)) {
-    auto hdl = host.lookup(name);
+    auto hdl = host.name_ref(name);
     if (!hdl)
       return std::move(hdl.error());
     result.push_back(std::move(*hdl));

@@ -38,7 +38,8 @@ struct spawn_context {
   /// Resolves the actor named by the `actor_ref` parameter `param`.
   caf::expected<caf::actor> actor_param(const std::string& param) const;
 
-  /// Resolves the actors named by the `actor_refs` parameter `param`, in the file's order.
+  /// Resolves the actors named by the `actor_refs` parameter `param`, in the file's order, like
+  /// `actor_param` (name handles for remote names: an actor may start before the nodes it names).
   caf::expected<std::vector<caf::actor>> actor_list_param(const std::string& param) const;
 
   /// Returns the object of type `T` this node keeps for the actor across its restarts

@@ -117,6 +117,8 @@ struct supervisor_state {
   /// Events that arrived during a stop sequence, handled after it in arrival order.
   std::deque<std::function<void()>> deferred;
   bool shutting_down = false;
+  /// Why it shuts down (answers `supervisor_status` from then on).
+  caf::error shutdown_reason;
   uint64_t last_start_gen = 0;
 
   supervisor_state() = default;
@@ -256,6 +258,7 @@ void shutdown(self_ptr self, caf::error reason) {
   if (st.shutting_down)
     return;
   st.shutting_down = true;
+  st.shutdown_reason = reason;
   st.deferred.clear();
   std::vector<size_t> order;
   for (size_t i = st.children.size(); i-- > 0;) {
@@ -485,7 +488,13 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       s.awaiting.reset();
       next_stop(self);
     },
-    [self](supervisor_status_atom) { return to_json(make_status(self->state)); },
+    [self](supervisor_status_atom) -> caf::result<std::string> {
+      // A supervisor that is giving up (or failed to start a child) no longer serves: its node's
+      // start must not count it as started.
+      if (self->state.shutting_down && self->state.shutdown_reason)
+        return self->state.shutdown_reason;
+      return to_json(make_status(self->state));
+    },
     [self](children_atom) { return make_status(self->state); },
     [self](relay_of_atom, const std::string& name) -> caf::result<caf::actor> {
       for (auto& c : self->state.children)

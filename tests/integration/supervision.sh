@@ -153,11 +153,14 @@ set +e; timeout 30 tail --pid="$pid" -f /dev/null; wait "$pid"; rc=$?; set -e
 check "a second give-up exceeds the launcher's intensity: the app stops with status 1" 1 "$rc"
 
 # 4. A child that cannot start fails its node's start, and the launcher says which child and why
-#    (here: config needs the driver on a node that does not listen).
+#    (here: the supervisor on main must start mylib on node user, which is not launched and does
+#    not listen, so it never connects; a reference alone, as config's, would simply wait for it).
 cat > "$WORK/failstart.toml" <<TOML
 [app]
 name = "failstart-$$"
 log_dir = "$WORK/fslogs"
+[bridges]
+connect_timeout = "1s"
 [nodes.main]
 listen = "ipc://$WORK/fs-main.sock"
 [nodes.side]
@@ -176,11 +179,66 @@ params = { driver = "mylib" }
 [[supervisors]]
 name = "fs-sup"
 node = "main"
-children = ["config"]
+children = ["config", "mylib"]
 TOML
 set +e; timeout 30 "$BIN/troupe" run "$WORK/failstart.toml" 2> "$WORK/fs.err"; rc=$?; set -e
 check "an app whose child cannot start does not run" 1 "$rc"
-grep -q "launcher: node main (pid [0-9]*) failed to start: .*supervisor fs-sup failed to start: .*child config failed to start: .*node user does not listen" "$WORK/fs.err" \
+grep -q "launcher: node main (pid [0-9]*) failed to start: .*fs-sup.*child mylib failed to start: .*node user has not connected to node main" "$WORK/fs.err" \
   && pass "the launcher names the node, the supervisor, the child and the reason" || fail "stderr: $(cat "$WORK/fs.err")"
+
+# 5. Placement is one line: move c2 from node store to node front by its node line alone. The
+#    supervisor on store then starts a child on front, so front starts first although the file
+#    lists it first anyway... and the other way round: store is listed first here.
+move_app() { # FILE C2_NODE
+  cat > "$1" <<TOML
+[app]
+name = "move-$$"
+log_dir = "$WORK/mvlogs"
+[bridges]
+connect_timeout = "2s"
+[nodes.store]
+listen = "ipc://$WORK/mv-store.sock"
+[nodes.front]
+listen = "ipc://$WORK/mv-front.sock"
+[[actors]]
+name = "w"
+type = "watcher"
+node = "front"
+params = { target = "c2" }
+[[actors]]
+name = "c1"
+type = "echo"
+node = "store"
+[[actors]]
+name = "c2"
+type = "echo"
+node = "$2"
+[[supervisors]]
+name = "store-sup"
+node = "store"
+children = ["c1", "c2"]
+[[supervisors]]
+name = "front-sup"
+node = "front"
+children = ["w"]
+TOML
+}
+for where in store front; do
+  move_app "$WORK/move.toml" "$where"
+  "$BIN/troupe" run "$WORK/move.toml" 2> "$WORK/move.err" &
+  pid=$!
+  for _ in $(seq 200); do grep -q "running with 2 nodes" "$WORK/mvlogs/launcher.log" 2>/dev/null && break; sleep 0.05; done
+  check "c2 on $where: c1 answers" 5 "$(timeout 10 "$BIN/troupe" call "$WORK/move.toml" c1 5 2>&1 || true)"
+  check "c2 on $where: c2 answers" 6 "$(timeout 10 "$BIN/troupe" call "$WORK/move.toml" c2 6 2>&1 || true)"
+  check "c2 on $where: the watcher holds c2" watching "$(timeout 10 "$BIN/troupe" call "$WORK/move.toml" w status 2>&1 || true)"
+  ps_out=$(timeout 20 "$BIN/troupe" ps "$WORK/move.toml")
+  [[ "$ps_out" == *"c2  echo  node $where  running"* ]] && pass "ps shows c2 on $where, supervised from store" || fail "ps: $ps_out"
+  order=$(grep -o "node [a-z]* ready" "$WORK/mvlogs/launcher.log" | tail -2 | tr '\n' ' ')
+  if [[ $where == front ]]; then
+    check "the child's node starts before its supervisor's" "node front ready node store ready " "$order"
+  fi
+  set +e; timeout 40 "$BIN/troupe" stop "$WORK/move.toml" >/dev/null; wait "$pid"; set -e
+  : > "$WORK/mvlogs/launcher.log"
+done
 
 finish
