@@ -117,7 +117,13 @@ std::vector<size_t> ordered(size_t n, const std::function<std::vector<size_t>(si
 
 } // namespace
 
-std::vector<const actor_spec*> app_spec::actors_on(const std::string& node) const {
+namespace {
+
+/// The actors of `node` (file order) and their start order by same-node references; the order is
+/// empty (and `cycle` filled) when the references form a cycle.
+std::pair<std::vector<const actor_spec*>, std::vector<size_t>>
+start_order(const std::vector<actor_spec>& actors, const std::string& node,
+            std::vector<size_t>* cycle) {
   std::vector<const actor_spec*> here;
   for (auto& x : actors)
     if (x.node == node)
@@ -130,7 +136,14 @@ std::vector<const actor_spec*> app_spec::actors_on(const std::string& node) cons
           result.push_back(j);
     return result;
   };
-  auto order = ordered(here.size(), deps, nullptr);
+  auto order = ordered(here.size(), deps, cycle);
+  return {std::move(here), std::move(order)};
+}
+
+} // namespace
+
+std::vector<const actor_spec*> app_spec::actors_on(const std::string& node) const {
+  auto [here, order] = start_order(actors, node, nullptr);
   if (order.size() != here.size())
     return here; // a cycle; `parse_app` refuses such a file
   std::vector<const actor_spec*> result;
@@ -829,20 +842,9 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
   }
   // References between actors of one node decide their start order; a cycle has none.
   for (auto& n : app.nodes) {
-    std::vector<const actor_spec*> here;
-    for (auto& a : app.actors)
-      if (a.node == n.name)
-        here.push_back(&a);
     std::vector<size_t> cycle;
-    auto deps = [&](size_t i) {
-      std::vector<size_t> result;
-      for (auto& ref : here[i]->refs)
-        for (size_t j = 0; j < here.size(); ++j)
-          if (here[j]->name == ref && j != i)
-            result.push_back(j);
-      return result;
-    };
-    if (ordered(here.size(), deps, &cycle).size() != here.size()) {
+    auto [here, order] = start_order(app.actors, n.name, &cycle);
+    if (order.size() != here.size()) {
       std::string names;
       for (auto i : cycle)
         names += (names.empty() ? "" : " -> ") + here[i]->name;

@@ -14,6 +14,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include "caf/all.hpp"
 
 #include "troupe/actors/catalog.hpp"
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
   uint64_t sent = 0, answered = 0, failed = 0, hung = 0, wrong = 0;
   std::map<std::string, uint64_t> errors;
   caf::scoped_actor self{(*n)->system(), false};
+  auto start = std::chrono::steady_clock::now();
   for (int32_t i = 0; ::access(stop_file.c_str(), F_OK) != 0; ++i) {
     ++sent;
     self->request(*hdl, timeout, i)
@@ -76,6 +79,10 @@ int main(int argc, char** argv) {
         [&](caf::error& err) {
           if (err == caf::sec::request_timeout) {
             ++hung;
+            (*n)->logger()->error("request {} hung (sent {} ms after start)", i,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - start - timeout)
+                                    .count());
             return;
           }
           ++failed;

@@ -30,6 +30,8 @@ within = "120s"
 listen = $A
 [nodes.b]
 listen = $B
+[nodes.user]
+launch = false
 [[actors]]
 name = "config"
 type = "config_supervisor"
@@ -100,11 +102,28 @@ downs=$(grep -o "down: " <<< "$status" | wc -l)
 check "the watcher on node b saw each of the 3 incarnations of echo go down" 3 "$downs"
 [[ "$status" == *"remote_link_unreachable"* || "$status" == *"peer_lost"* ]] && pass "with the real reason: $status" || fail "watcher: $status"
 
+# prog (node user) looks config up once; after a kill -9 of config's node it only needs init again.
+coproc PROG { timeout 60 "$BIN/prog" "$APP" --node user; }
+ask() { echo "$1" >&"${PROG[1]}"; read -r -t 10 reply <&"${PROG[0]}" || reply="<no answer>"; }
+ask init; check "prog init" OK "$reply"
+ask "calc 5"; check "prog calc" 6 "$reply"
+old=$(node_pid b)
+kill -9 "$old"
+wait_new_pid b "$old" > /dev/null
+t0=$(now_ms)
+while (( $(now_ms) - t0 < 5000 )); do
+  ask init
+  [[ "$reply" == OK ]] && break
+  sleep 0.05
+done
+ask "calc 5"; check "prog calc after config's node was restarted (same handle)" 6 "$reply"
+echo quit >&"${PROG[1]}"; wait "$PROG_PID" || true
+
 # 2. Stream requests to both echoes through 20 kills of node a.
 rm -f "$WORK/stop"
-"$BIN/name_stream" "$APP" echo "$WORK/stop" 3000 > "$WORK/plain.out" 2>&1 &
+"$BIN/name_stream" "$APP" echo "$WORK/stop" 5000 > "$WORK/plain.out" 2>&1 &
 S1=$!
-"$BIN/name_stream" "$APP" echo-buffered "$WORK/stop" 6000 > "$WORK/buffered.out" 2>&1 &
+"$BIN/name_stream" "$APP" echo-buffered "$WORK/stop" 8000 > "$WORK/buffered.out" 2>&1 &
 S2=$!
 sleep 0.5
 for round in $(seq 20); do

@@ -58,8 +58,7 @@ node = "work"
 name = "boss-sup"
 node = "boss"
 intensity = { max_restarts = 10, within = "30s" }
-backoff = { initial = "100ms", max = "1s" }
-children = ["worker"]
+children = ["worker"]  # no backoff: the first restart races the node's reconnect (one session)
 TOML
 APP=$WORK/remote.toml
 "$BIN/troupe" run "$APP" 2> "$WORK/remote.err" &

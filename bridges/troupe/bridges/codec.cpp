@@ -110,16 +110,33 @@ void write_rest(msgpack_writer& w, caf::actor_id receiver, const std::string& re
 
 } // namespace
 
+namespace {
+
+void write_head(msgpack_writer& w, frame_kind kind) {
+  w.write_array_header(header_fields);
+  w.write_uint(protocol_version);
+  w.write_uint(static_cast<uint8_t>(kind));
+}
+
+/// `aid`, or `[aid, pid, host]` when `node` is valid.
+void write_actor(msgpack_writer& w, caf::actor_id aid, const caf::node_id& node) {
+  if (!node) {
+    w.write_uint(aid);
+    return;
+  }
+  w.write_array_header(3);
+  w.write_uint(aid);
+  write_node(w, node);
+}
+
+} // namespace
+
 void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
                    const caf::node_id& sender_node, caf::actor_id receiver,
                    const std::string& receiver_name, uint64_t mid) {
   msgpack_writer w{buf};
-  w.write_array_header(header_fields);
-  w.write_uint(protocol_version);
-  w.write_uint(static_cast<uint8_t>(kind));
-  w.write_array_header(3);
-  w.write_uint(sender);
-  write_node(w, sender_node);
+  write_head(w, kind);
+  write_actor(w, sender, sender_node);
   write_rest(w, receiver, receiver_name, mid);
 }
 
@@ -127,28 +144,16 @@ void encode_routed_header(std::vector<char>& buf, frame_kind kind, caf::actor_id
                           const caf::node_id& sender_node, caf::actor_id receiver,
                           const caf::node_id& receiver_node, uint64_t mid) {
   msgpack_writer w{buf};
-  w.write_array_header(header_fields);
-  w.write_uint(protocol_version);
-  w.write_uint(static_cast<uint8_t>(kind));
-  if (sender_node) {
-    w.write_array_header(3);
-    w.write_uint(sender);
-    write_node(w, sender_node);
-  } else {
-    w.write_uint(sender);
-  }
-  w.write_array_header(3);
-  w.write_uint(receiver);
-  write_node(w, receiver_node);
+  write_head(w, kind);
+  write_actor(w, sender, sender_node);
+  write_actor(w, receiver, receiver_node);
   w.write_uint(mid);
 }
 
 void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
                    caf::actor_id receiver, const std::string& receiver_name, uint64_t mid) {
   msgpack_writer w{buf};
-  w.write_array_header(header_fields);
-  w.write_uint(protocol_version);
-  w.write_uint(static_cast<uint8_t>(kind));
+  write_head(w, kind);
   w.write_uint(sender);
   write_rest(w, receiver, receiver_name, mid);
 }
