@@ -1,25 +1,14 @@
-# Third-party dependencies. Debian ships no CMake config for CAF 0.17, so it is wrapped here.
+# Third-party dependencies. Debian ships no CMake config for CAF 0.17: TroupeCAF.cmake wraps it.
+# The installed TroupeConfig.cmake finds the same packages (see TroupeInstall.cmake).
 find_package(Threads REQUIRED)
 
-find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
-find_library(CAF_CORE_LIBRARY caf_core REQUIRED)
-find_library(CAF_IO_LIBRARY caf_io REQUIRED)
-if(NOT TARGET CAF::core)
-  add_library(CAF::core SHARED IMPORTED)
-  set_target_properties(CAF::core PROPERTIES
-    IMPORTED_LOCATION "${CAF_CORE_LIBRARY}"
-    INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}"
-    INTERFACE_LINK_LIBRARIES Threads::Threads)
-  add_library(CAF::io SHARED IMPORTED)
-  set_target_properties(CAF::io PROPERTIES
-    IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
-    INTERFACE_LINK_LIBRARIES "CAF::core;Threads::Threads")
-endif()
+include(TroupeCAF)
 
 find_package(spdlog REQUIRED)
 find_package(toml11 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(cppzmq REQUIRED)
+find_package(nlohmann_json 3 REQUIRED) # header-only, used inside runtime/troupe/json.cpp only
 # Debian's msgpack-cxx installs msgpack-config.cmake (target msgpack-cxx) under cmake/msgpackc-cxx.
 find_package(msgpack REQUIRED CONFIG PATH_SUFFIXES msgpackc-cxx)
 
@@ -36,4 +25,19 @@ if(TROUPE_PCH)
     <caf/stateful_actor.hpp> <caf/scoped_actor.hpp> <caf/send.hpp> <caf/message.hpp>
     <caf/behavior.hpp> <caf/atom.hpp> <caf/error.hpp> <caf/expected.hpp>
     <caf/io/middleman.hpp> <string> <vector> <map> <memory> <chrono>)
+endif()
+
+# As a sub-project, the imported targets found here must be visible to the parent, which links
+# Troupe's targets and so needs theirs (imported targets are otherwise local to this directory).
+if(NOT TROUPE_TOP_LEVEL)
+  foreach(dep CAF::core CAF::io spdlog::spdlog fmt::fmt toml11::toml11 CLI11::CLI11 cppzmq libzmq
+              msgpackc-cxx)
+    if(TARGET ${dep})
+      get_target_property(_imported ${dep} IMPORTED)
+      get_target_property(_global ${dep} IMPORTED_GLOBAL)
+      if(_imported AND NOT _global)
+        set_target_properties(${dep} PROPERTIES IMPORTED_GLOBAL TRUE)
+      endif()
+    endif()
+  endforeach()
 endif()

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build ccache pkg-config libcaf-dev libzmq3-dev cppzmq-dev
-          libmsgpack-cxx-dev libspdlog-dev libtoml11-dev libcli11-dev clang libclang-rt-14-dev
+          libmsgpack-cxx-dev libspdlog-dev libtoml11-dev libcli11-dev nlohmann-json3-dev clang libclang-rt-14-dev
           python3 python3-zmq python3-msgpack python3-pip python3-setuptools procps)
 missing=()
 for p in "${packages[@]}"; do

@@ -19,6 +19,18 @@ caf::expected<caf::actor> spawn_context::actor_param(const std::string& param) c
   return host.name_ref(name);
 }
 
+caf::expected<std::vector<caf::actor>>
+spawn_context::actor_list_param(const std::string& param) const {
+  std::vector<caf::actor> result;
+  for (auto& name : spec.args.get<std::vector<std::string>>(param)) {
+    auto hdl = host.name_ref(name);
+    if (!hdl)
+      return std::move(hdl.error());
+    result.push_back(std::move(*hdl));
+  }
+  return result;
+}
+
 void spawn_context::at_stop(std::function<void()> fn) const {
   host.at_stop(std::move(fn));
 }
@@ -26,6 +38,25 @@ void spawn_context::at_stop(std::function<void()> fn) const {
 void catalog::add(actor_type type) {
   auto key = type.name;
   types_.insert_or_assign(std::move(key), std::move(type));
+}
+
+void catalog::merge(const catalog& other) {
+  for (auto& [name, type] : other.types_)
+    types_.insert_or_assign(name, type);
+  for (auto& [name, fn] : other.message_types_)
+    message_types_.insert_or_assign(name, fn);
+}
+
+void catalog::add_message_types_to(caf::actor_system_config& cfg) const {
+  for (auto& kvp : message_types_)
+    kvp.second(cfg);
+}
+
+std::vector<std::string> catalog::message_type_names() const {
+  std::vector<std::string> result;
+  for (auto& kvp : message_types_)
+    result.push_back(kvp.first);
+  return result;
 }
 
 const actor_type* catalog::find(const std::string& name) const {

@@ -72,6 +72,12 @@ std::string app_spec::endpoint_for(const std::string& from, const std::string& t
   return y->listen;
 }
 
+std::string node_spec::bind_endpoint(const std::string& ep) const {
+  if (bind.empty() || ep.rfind("tcp://", 0) != 0)
+    return ep;
+  return "tcp://" + bind + ep.substr(ep.rfind(':'));
+}
+
 namespace {
 
 /// Orders `items` (indices 0..n-1) so that every item comes after the items `deps(i)` returns,
@@ -320,6 +326,19 @@ param_value read_param(const reader& r, const param_spec& spec, const toml::valu
     case param_kind::string:
     case param_kind::actor_ref: expect(v.is_string()); return v.as_string().str;
     case param_kind::duration: return read_duration(r, v, key);
+    case param_kind::actor_refs: {
+      if (!v.is_array())
+        r.fail(v, key, "expected an array of actor names like [\"a\", \"b\"], got " + type_name(v));
+      std::vector<std::string> names;
+      auto& xs = v.as_array();
+      for (size_t i = 0; i < xs.size(); ++i) {
+        if (!xs[i].is_string())
+          r.fail(xs[i], key + "[" + std::to_string(i) + "]",
+                 "expected an actor name, got " + type_name(xs[i]));
+        names.push_back(xs[i].as_string().str);
+      }
+      return names;
+    }
     case param_kind::duration_range: {
       if (!v.is_array() || v.as_array().size() != 2)
         r.fail(v, key, "expected a duration range like [\"0s\", \"30s\"], got " + type_name(v));
@@ -340,6 +359,13 @@ std::string endpoint_problem(const std::string& x) {
     auto colon = rest.rfind(':');
     if (colon == std::string::npos || colon == 0)
       return "a tcp endpoint needs a host and a port, e.g. \"tcp://127.0.0.1:7100\"";
+    auto host = rest.substr(0, colon);
+    if (host == "*" || host == "0.0.0.0" || host == "[::]" || host == "::")
+      return "\"" + host
+             + "\" is an address to bind, which other nodes cannot connect to: give the address "
+               "they use (e.g. \"tcp://10.0.0.5"
+             + rest.substr(colon)
+             + "\") and add bind = \"0.0.0.0\" to the node to accept on every interface";
     auto port = rest.substr(colon + 1);
     if (port.empty() || port.size() > 5
         || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })
@@ -499,7 +525,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     r.require_table(val, path);
     if (!valid_name(name))
       r.fail(val, path, "invalid node name (use letters, digits, '-', '_', '.')");
-    r.only_keys(val, path, {"launch", "listen"});
+    r.only_keys(val, path, {"launch", "listen", "bind"});
     node_spec ns;
     ns.name = name;
     ns.where = r.where(val);
@@ -538,6 +564,22 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
         ns.endpoints.push_back(ep);
       }
       ns.listen = ns.endpoints.front();
+    }
+    if (auto i = t.find("bind"); i != t.end()) {
+      if (!i->second.is_string())
+        r.fail(i->second, path + ".bind",
+               "expected a host or IPv4 address such as \"0.0.0.0\", got " + type_name(i->second));
+      ns.bind = i->second.as_string().str;
+      if (ns.bind.empty() || ns.bind.find_first_of(":/ *[]") != std::string::npos)
+        r.fail(i->second, path + ".bind",
+               "invalid bind address \"" + ns.bind
+                 + "\" (a host name or IPv4 address without port, e.g. \"0.0.0.0\")");
+      bool has_tcp = false;
+      for (auto& ep : ns.endpoints)
+        has_tcp = has_tcp || ep.rfind("tcp://", 0) == 0;
+      if (!has_tcp)
+        r.fail(i->second, path + ".bind",
+               "bind applies to a tcp endpoint, and this node listens on none");
     }
     app.nodes.push_back(std::move(ns));
   }
@@ -731,6 +773,18 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
           spec.refs.push_back(std::get<std::string>(pv));
           refs.push_back({app.actors.size(), path + ".params." + key, spec.refs.back(), &val});
         }
+        if (spec_it->kind == param_kind::actor_refs) {
+          auto& names = std::get<std::vector<std::string>>(pv);
+          for (size_t k = 0; k < names.size(); ++k) {
+            spec.refs.push_back(names[k]);
+            refs.push_back({app.actors.size(),
+                            path + ".params." + key + "[" + std::to_string(k) + "]", names[k],
+                            &val.as_array()[k]});
+          }
+        }
+        if (spec_it->check)
+          if (auto problem = spec_it->check(pv); !problem.empty())
+            r.fail(val, path + ".params." + key, problem);
         values.emplace(key, std::move(pv));
       }
     }

@@ -28,7 +28,14 @@ struct node_spec {
   std::string listen;
   /// Every endpoint of the node (`listen` may be an array, at most one endpoint per transport).
   std::vector<std::string> endpoints;
+  /// The host or IPv4 address the node's tcp endpoint binds to (`bind = "0.0.0.0"` accepts on
+  /// every interface) when it differs from the address peers connect to; empty: the same.
+  std::string bind;
   source_ref where;
+
+  /// Returns where the node accepts connections for endpoint `ep`: `ep` itself, or for a tcp
+  /// endpoint with `bind` set, `tcp://BIND:PORT`.
+  std::string bind_endpoint(const std::string& ep) const;
 };
 
 /// The `[bridges]` table: timing of the connections between nodes.

@@ -3,13 +3,15 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "caf/actor.hpp"
 #include "caf/actor_cast.hpp"
 #include "caf/actor_config.hpp"
 #include "caf/actor_system.hpp"
-#include "caf/detail/init_fun_factory.hpp"
+#include "caf/behavior.hpp"
 #include "caf/infer_handle.hpp"
 #include "caf/invoke_message_result.hpp"
 #include "caf/mailbox_element.hpp"
@@ -69,15 +71,43 @@ public:
   }
 };
 
+/// Calls an actor's function as `fun(self, xs...)` or, when it takes no `self`, `fun(xs...)`, and
+/// returns its behavior (none for a function that returns nothing; a typed behavior unboxed).
+template <class Impl, class F, class... Ts>
+caf::behavior call_actor_fun(F& fun, Impl* self, Ts&&... xs) {
+  auto run = [&](auto&& call) -> caf::behavior {
+    using result = decltype(call());
+    if constexpr (std::is_void_v<result>) {
+      call();
+      return caf::behavior{};
+    } else {
+      auto res = call();
+      return std::move(res.unbox());
+    }
+  };
+  if constexpr (std::is_invocable_v<F&, Ts&&...>)
+    return run([&] { return fun(std::forward<Ts>(xs)...); });
+  else
+    return run([&] { return fun(self, std::forward<Ts>(xs)...); });
+}
+
 /// Spawns the function-based actor `fun(self, xs...)` like `sys.spawn<Os>(fun, xs...)`, as a
 /// `counted_actor` so that `troupe ps` can show its mailbox depth and handled messages. Catalog
-/// factories use this instead of `sys.spawn`.
+/// factories use this instead of `sys.spawn`. The arguments are copied (or moved) into the actor
+/// and handed to `fun` once, when the actor starts.
 template <caf::spawn_options Os = caf::no_spawn_options, class F, class... Ts>
 caf::infer_handle_from_fun_t<F> spawn_counted(caf::actor_system& sys, F fun, Ts&&... xs) {
   using impl = caf::infer_impl_from_fun_t<F>;
   caf::actor_config cfg;
-  caf::detail::init_fun_factory<impl, F> factory;
-  cfg.init_fun = factory(std::move(fun), std::forward<Ts>(xs)...);
+  cfg.init_fun = caf::actor_config::init_fun_type{
+    [fun = std::move(fun), args = std::make_tuple(std::decay_t<Ts>(std::forward<Ts>(xs))...)](
+      caf::local_actor* self) mutable -> caf::behavior {
+      return std::apply(
+        [&](auto&... ys) {
+          return call_actor_fun(fun, static_cast<impl*>(self), std::move(ys)...);
+        },
+        args);
+    }};
   return sys.spawn_impl<counted_actor<impl>, Os>(cfg);
 }
 

@@ -1,143 +1,51 @@
 #include "troupe/json.hpp"
 
 #include <cmath>
-#include <cstdlib>
+
+#include <nlohmann/json.hpp>
 
 namespace troupe {
 
 namespace {
 
-struct parser {
-  const std::string& in;
-  size_t pos = 0;
-  int depth = 0;
-
-  void ws() {
-    while (pos < in.size()
-           && (in[pos] == ' ' || in[pos] == '\n' || in[pos] == '\t' || in[pos] == '\r'))
-      ++pos;
-  }
-
-  bool lit(const char* x) {
-    auto n = std::char_traits<char>::length(x);
-    if (in.compare(pos, n, x) != 0)
-      return false;
-    pos += n;
-    return true;
-  }
-
-  bool str(std::string& out) {
-    if (pos >= in.size() || in[pos] != '"')
-      return false;
-    ++pos;
-    while (pos < in.size() && in[pos] != '"') {
-      char c = in[pos++];
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos >= in.size())
-        return false;
-      char e = in[pos++];
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'u': {
-          if (pos + 4 > in.size())
-            return false;
-          auto code = std::strtoul(in.substr(pos, 4).c_str(), nullptr, 16);
-          pos += 4;
-          out += code < 0x80 ? static_cast<char>(code) : '?';
-          break;
-        }
-        default: out += e;
-      }
-    }
-    if (pos >= in.size())
-      return false;
-    ++pos;
-    return true;
-  }
-
-  bool value(json_value& out) {
-    if (++depth > 64)
-      return false;
-    ws();
-    if (pos >= in.size())
-      return false;
-    auto c = in[pos];
-    bool ok = true;
-    if (c == '{') {
-      out.type = json_value::kind::object;
-      ++pos;
-      ws();
-      if (pos < in.size() && in[pos] == '}') {
-        ++pos;
-      } else {
-        for (;;) {
-          ws();
-          std::string key;
-          if (!str(key))
-            return false;
-          ws();
-          if (pos >= in.size() || in[pos++] != ':')
-            return false;
-          if (!value(out.object[key]))
-            return false;
-          ws();
-          if (pos < in.size() && in[pos] == ',') {
-            ++pos;
-            continue;
-          }
-          if (pos >= in.size() || in[pos++] != '}')
-            return false;
-          break;
-        }
-      }
-    } else if (c == '[') {
-      out.type = json_value::kind::array;
-      ++pos;
-      ws();
-      if (pos < in.size() && in[pos] == ']') {
-        ++pos;
-      } else {
-        for (;;) {
-          out.array.emplace_back();
-          if (!value(out.array.back()))
-            return false;
-          ws();
-          if (pos < in.size() && in[pos] == ',') {
-            ++pos;
-            continue;
-          }
-          if (pos >= in.size() || in[pos++] != ']')
-            return false;
-          break;
-        }
-      }
-    } else if (c == '"') {
-      out.type = json_value::kind::string;
-      ok = str(out.string);
-    } else if (lit("null")) {
-      out.type = json_value::kind::null;
-    } else if (lit("true") || lit("false")) {
+/// Copies `in` into `out`; fails beyond 64 levels of nesting (reports have 4).
+bool convert(const nlohmann::json& in, json_value& out, int depth) {
+  if (depth > 64)
+    return false;
+  using t = nlohmann::json::value_t;
+  switch (in.type()) {
+    case t::null: out.type = json_value::kind::null; return true;
+    case t::boolean:
       out.type = json_value::kind::boolean;
-      out.boolean = in[pos - 1] == 'e' && in[pos - 2] == 'u';
-    } else {
-      char* end = nullptr;
+      out.boolean = in.get<bool>();
+      return true;
+    case t::number_integer:
+    case t::number_unsigned:
+    case t::number_float:
       out.type = json_value::kind::number;
-      out.number = std::strtod(in.c_str() + pos, &end);
-      if (end == in.c_str() + pos)
-        return false;
-      pos = static_cast<size_t>(end - in.c_str());
-    }
-    --depth;
-    return ok;
+      out.number = in.get<double>();
+      return true;
+    case t::string:
+      out.type = json_value::kind::string;
+      out.string = in.get_ref<const std::string&>();
+      return true;
+    case t::array:
+      out.type = json_value::kind::array;
+      for (auto& x : in) {
+        out.array.emplace_back();
+        if (!convert(x, out.array.back(), depth + 1))
+          return false;
+      }
+      return true;
+    case t::object:
+      out.type = json_value::kind::object;
+      for (auto& [key, x] : in.items())
+        if (!convert(x, out.object[key], depth + 1))
+          return false;
+      return true;
+    default: return false; // binary, discarded
   }
-};
+}
 
 } // namespace
 
@@ -161,12 +69,12 @@ std::string json_value::text() const {
 }
 
 std::optional<json_value> parse_json(const std::string& input) {
-  parser p{input};
-  json_value result;
-  if (!p.value(result))
+  // nlohmann's parser is iterative, so deep input cannot overflow the stack; no exceptions.
+  auto doc = nlohmann::json::parse(input, nullptr, false);
+  if (doc.is_discarded())
     return std::nullopt;
-  p.ws();
-  if (p.pos != input.size())
+  json_value result;
+  if (!convert(doc, result, 0))
     return std::nullopt;
   return result;
 }

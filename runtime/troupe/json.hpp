@@ -9,6 +9,7 @@
 namespace troupe {
 
 /// A parsed JSON value: just enough to read the introspection reports the nodes send (`troupe ps`).
+/// Parsed with nlohmann-json, copied into this small type so that no public header needs it.
 struct json_value {
   enum class kind { null, boolean, number, string, array, object } type = kind::null;
   bool boolean = false;

@@ -88,6 +88,7 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
     cfg.set("scheduler.max-threads", self.opts_.worker_threads);
   // The middleman gives the node a real node id, which remote handles need.
   cfg.load<caf::io::middleman>();
+  types.add_message_types_to(cfg);
   if (self.opts_.configure)
     self.opts_.configure(cfg);
   self.sys_ = std::make_unique<caf::actor_system>(cfg);
@@ -108,7 +109,7 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
     auto spec = self.app_.find_node(self.name_);
     if (spec)
       for (auto& ep : spec->endpoints) {
-        auto bound = self.remote_->listen(ep);
+        auto bound = self.remote_->listen(spec->bind_endpoint(ep));
         if (!bound)
           return make_error(errc::system_error, "node " + self.name_ + " cannot listen at " + ep
                                                   + ": " + describe(bound.error()));

@@ -13,6 +13,7 @@ std::string to_string(param_kind x) {
     case param_kind::duration: return "duration";
     case param_kind::duration_range: return "duration range";
     case param_kind::actor_ref: return "actor name";
+    case param_kind::actor_refs: return "array of actor names";
   }
   return "?";
 }
@@ -39,6 +40,12 @@ struct printer {
   }
   std::string operator()(const duration_range& x) const {
     return "[\"" + to_string_duration(x.min) + "\", \"" + to_string_duration(x.max) + "\"]";
+  }
+  std::string operator()(const std::vector<std::string>& xs) const {
+    std::string out = "[";
+    for (auto& x : xs)
+      out += (out.size() > 1 ? ", \"" : "\"") + x + '"';
+    return out + "]";
   }
 };
 

@@ -92,7 +92,10 @@ fi
 check "request/reply with mixed payload" 'hello 42 -7 word' "$(call echo '"hello"' 42 -7 word)"
 check "64-bit integer" '12345678901' "$(call echo 12345678901)"
 check "error from the far side" 'error: not_initialized: calc before init' "$(call config calc 1)"
-check "unexpected message error" 'error: unexpected_message' "$(call config nonsense)"
+out=$(call config nonsense)
+check "unexpected message error" 'error: unexpected_message' "${out%%$'\n'*}"
+[[ "$out" == *"(config is a config_supervisor: "*"accepts (init), (calc, x)"* ]] \
+  && pass "... and what config accepts" || fail "no hint of what config accepts: $out"
 check "watcher sees the target alive" 'watching' "$(call watcher status)"
 
 # A 1 MiB string there and back (streamed in chunks through a 1 MiB shm ring).

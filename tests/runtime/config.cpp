@@ -150,10 +150,18 @@ CAF_TEST(bad durations are rejected) {
 }
 
 CAF_TEST(unknown actor types are rejected and the known ones listed) {
+  // The list follows the catalog (it grows when types are added), sorted and comma-separated.
+  std::string known;
+  for (auto& n : types.names())
+    known += known.empty() ? n : ", " + n;
+  TROUPE_CHECK_MSG(known.find("echo, ") != std::string::npos
+                     && known.find("mylib_driver") != std::string::npos,
+                   "catalog: " << known);
   CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_drvier\"\n",
-              "app.toml:6: actors.m.type:",
-              "known types: config_supervisor, echo, flight_worker, mylib_driver, single_flight, "
-              "sleeper, watcher");
+              "app.toml:6: actors.m.type:", "(known types: " + known + ")");
+  types.add({"aaa_user_type", "a program's own type", {}, nullptr});
+  CHECK_ERROR(header + "[[actors]]\nname = \"m\"\ntype = \"mylib_drvier\"\n",
+              "app.toml:6: actors.m.type:", "(known types: aaa_user_type, " + known + ")");
 }
 
 CAF_TEST(duplicate actor names are rejected) {
@@ -393,6 +401,28 @@ CAF_TEST(a node may listen on several transports and links choose between them) 
   CHECK_ERROR(header + "listen = []\n",
               "app.toml:4: nodes.main.listen:", "non-empty array of endpoints");
   CHECK_ERROR(header + "listen = [3]\n", "app.toml:4: nodes.main.listen:", "expected a string");
+}
+
+CAF_TEST(a bind address is separate from the address peers connect to) {
+  CHECK_ERROR("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"tcp://*:7313\"\n",
+              "app.toml:4: nodes.main.listen:", "\"*\" is an address to bind");
+  CHECK_ERROR("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"tcp://0.0.0.0:7313\"\n",
+              "app.toml:4: nodes.main.listen:", "add bind = \"0.0.0.0\"");
+  auto res = parse("[app]\nname = \"b\"\n[nodes.main]\n"
+                   "listen = [\"tcp://10.0.0.5:7313\", \"ipc:///tmp/b\"]\nbind = \"0.0.0.0\"\n");
+  CAF_REQUIRE(res);
+  auto& n = res->nodes.front();
+  CAF_CHECK_EQUAL(n.listen, "tcp://10.0.0.5:7313");
+  CAF_CHECK_EQUAL(n.bind_endpoint(n.listen), "tcp://0.0.0.0:7313");
+  CAF_CHECK_EQUAL(n.bind_endpoint("ipc:///tmp/b"), "ipc:///tmp/b");
+  auto plain = parse("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"tcp://127.0.0.1:7313\"\n");
+  CAF_REQUIRE(plain);
+  CAF_CHECK_EQUAL(plain->nodes.front().bind_endpoint("tcp://127.0.0.1:7313"),
+                  "tcp://127.0.0.1:7313");
+  CHECK_ERROR("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"ipc:///tmp/b\"\nbind = \"0.0.0.0\"\n",
+              "app.toml:5: nodes.main.bind:", "this node listens on none");
+  CHECK_ERROR("[app]\nname = \"b\"\n[nodes.main]\nlisten = \"tcp://h:1\"\nbind = \"0.0.0.0:1\"\n",
+              "app.toml:5: nodes.main.bind:", "invalid bind address");
 }
 
 CAF_TEST(a missing file is reported by name) {

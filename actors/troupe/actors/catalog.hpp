@@ -8,7 +8,9 @@ class catalog;
 
 namespace troupe::actors {
 
-/// Adds the actor types shipped with Troupe (`mylib_driver`, `config_supervisor`, ...) to `types`.
+/// Adds every actor type shipped with Troupe to `types`: the built-in ones (`add_builtin_types`)
+/// and the slow-config demo's `mylib_driver` and `config_supervisor` (target
+/// `Troupe::slow_config`).
 void add_to(catalog& types);
 
 /// Registers the message types those actors exchange.

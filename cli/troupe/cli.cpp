@@ -1,9 +1,17 @@
-// troupe: run and inspect Troupe apps.
+// troupe: run and inspect Troupe apps. The command line of the stock `troupe` and of every program
+// built on Troupe (`troupe::cli_main`).
+#include "troupe/cli.hpp"
+
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -15,10 +23,12 @@
 #include "caf/message_builder.hpp"
 #include "caf/others.hpp"
 #include "caf/scoped_actor.hpp"
+#include "caf/sec.hpp"
 
-#include "troupe/actors/catalog.hpp"
+#include "troupe/actors/builtin.hpp"
 #include "troupe/bridges/remote_nodes.hpp"
 #include "troupe/bridges/shm_segment.hpp"
+#include "troupe/bridges/shm_transport.hpp"
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
@@ -30,15 +40,15 @@
 
 namespace {
 
-troupe::catalog make_catalog() {
+troupe::catalog make_catalog(const troupe::catalog& user_types) {
   troupe::catalog types;
-  troupe::actors::add_to(types);
+  troupe::actors::add_builtin_types(types);
+  types.merge(user_types);
   return types;
 }
 
 troupe::node_options make_node_options() {
   troupe::node_options opts;
-  opts.configure = troupe::actors::add_message_types;
   opts.bridges = troupe::bridges::make_remote_nodes;
   return opts;
 }
@@ -62,6 +72,8 @@ int check(const std::string& file, const troupe::catalog& types) {
     std::cout << "node " << n.name;
     for (size_t i = 0; i < n.endpoints.size(); ++i)
       std::cout << (i == 0 ? " listening at " : ", ") << n.endpoints[i];
+    if (!n.bind.empty())
+      std::cout << " (bound to " << n.bind << ")";
     std::cout << (n.launch ? "" : " (started by the user, not by troupe run)") << '\n';
     for (auto& l : app->links)
       if (l.a == n.name || l.b == n.name) {
@@ -74,6 +86,16 @@ int check(const std::string& file, const troupe::catalog& types) {
       std::cout << "  " << a->name << ": " << a->type;
       for (auto& [key, val] : a->args.values())
         std::cout << ' ' << key << '=' << troupe::to_string(val);
+      std::cout << '\n';
+    }
+    for (auto& sup : app->supervisors) {
+      if (sup.node != n.name)
+        continue;
+      std::cout << "  supervisor " << sup.name << ": " << sup.strategy << ", max "
+                << sup.max_restarts << " restarts in " << troupe::to_string_duration(sup.within)
+                << ", children";
+      for (auto& child : sup.children)
+        std::cout << ' ' << child;
       std::cout << '\n';
     }
   }
@@ -175,8 +197,9 @@ int run(const std::string& file, const std::string& node_name, bool inline_node,
   return rc;
 }
 
-/// Turns command-line words into message elements: integers, "quoted strings", @FILE (a string
-/// with the file's contents, for payloads too large for a command line), bare atoms.
+/// Turns command-line words into message elements: integers, floats (`1.5`, `2e3`: double),
+/// `true`/`false`, "quoted strings", @FILE (a string with the file's contents, for payloads too
+/// large for a command line), bare atoms.
 caf::expected<caf::message> make_call_message(const std::vector<std::string>& words) {
   caf::message_builder mb;
   for (auto& w : words) {
@@ -191,6 +214,10 @@ caf::expected<caf::message> make_call_message(const std::vector<std::string>& wo
       mb.append(std::string{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}});
       continue;
     }
+    if (w == "true" || w == "false") {
+      mb.append(w == "true");
+      continue;
+    }
     bool numeric
       = !w.empty()
         && (std::isdigit(static_cast<unsigned char>(w[0])) || (w[0] == '-' && w.size() > 1));
@@ -201,6 +228,18 @@ caf::expected<caf::message> make_call_message(const std::vector<std::string>& wo
         x = std::stoll(w, &used);
       } catch (const std::exception&) {
         used = 0;
+      }
+      if (used != w.size() && w.find_first_of(".eE") != std::string::npos) {
+        double d = 0;
+        try {
+          d = std::stod(w, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != w.size())
+          return troupe::make_error(troupe::errc::bad_request, "not a number: " + w);
+        mb.append(d);
+        continue;
       }
       if (used != w.size())
         return troupe::make_error(troupe::errc::bad_request, "not an integer: " + w);
@@ -227,10 +266,109 @@ std::string render(const caf::message& msg) {
       out += to_string(msg.get_as<caf::atom_value>(i));
     else if (msg.match_element<std::string>(i))
       out += msg.get_as<std::string>(i);
-    else
+    else if (msg.match_element<double>(i)) {
+      // The shortest text that reads back as the same double ("1.5", not CAF's "1.500000").
+      char buf[64];
+      auto res = std::to_chars(buf, buf + sizeof(buf), msg.get_as<double>(i));
+      out.append(buf, res.ptr);
+    } else
       out += msg.content().stringify(i);
   }
   return out;
+}
+
+/// Returns false when nothing accepts a connection at the endpoint `ep` right now: tcp refused,
+/// no ipc socket file or refused, no shm listen segment or its creator is dead; true when
+/// something does, or when it cannot tell within 300 ms. A probe, not a connection: the real
+/// bridge connects afterwards.
+bool endpoint_answers(const std::string& ep) {
+  int fd = -1;
+  int rc = -1;
+  if (ep.rfind("shm://", 0) == 0) {
+    namespace tb = troupe::bridges;
+    auto seg = tb::shm_segment::attach(tb::shm_transport_options{}.prefix
+                                         + tb::shm_name_part(ep.substr(6)),
+                                       tb::shm_segment_header::kind_listen);
+    return seg && tb::process_alive(static_cast<pid_t>(seg->header()->creator_pid));
+  }
+  if (ep.rfind("ipc://", 0) == 0) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    auto path = ep.substr(6);
+    if (path.size() >= sizeof(addr.sun_path))
+      return true;
+    std::copy(path.begin(), path.end(), addr.sun_path);
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return true;
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    auto err = errno;
+    ::close(fd);
+    return rc == 0 || (err != ENOENT && err != ECONNREFUSED);
+  }
+  if (ep.rfind("tcp://", 0) != 0)
+    return true;
+  auto rest = ep.substr(6);
+  auto colon = rest.rfind(':');
+  auto host = rest.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), rest.substr(colon + 1).c_str(), &hints, &found) != 0 || !found)
+    return true;
+  bool answers = true;
+  fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    rc = ::connect(fd, found->ai_addr, found->ai_addrlen);
+    if (rc != 0 && errno == ECONNREFUSED) {
+      answers = false;
+    } else if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 300) == 1) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        answers = err != ECONNREFUSED;
+      }
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return answers;
+}
+
+/// Fails at once, naming the app, when `target` is no actor or supervisor of `app`, or when the
+/// node that hosts it refuses connections (the app is not running), instead of after a timeout.
+caf::error check_call_target(const troupe::app_spec& app, const std::string& target) {
+  std::string home;
+  if (auto a = app.find_actor(target))
+    home = a->node;
+  else if (auto s = app.find_supervisor(target))
+    home = s->node;
+  if (home.empty()) {
+    std::string names;
+    for (auto& a : app.actors)
+      names += (names.empty() ? "" : ", ") + a.name;
+    for (auto& s : app.supervisors)
+      names += (names.empty() ? "" : ", ") + s.name;
+    return troupe::make_error(troupe::errc::not_found, "app " + app.name + " has no actor named "
+                                                         + target + " (names: " + names + ")");
+  }
+  auto node = app.find_node(home);
+  if (!node || node->listen.empty() || endpoint_answers(node->listen))
+    return caf::none;
+  auto info = troupe::read_run_file(app.run_file());
+  if (info && ::kill(static_cast<pid_t>(info->pid), 0) == 0)
+    return troupe::make_error(troupe::errc::peer_lost,
+                              "node " + home + " of app " + app.name + " (which hosts " + target
+                                + ") does not answer at " + node->listen + "; troupe run (pid "
+                                + std::to_string(info->pid)
+                                + ") is running, so the node may be restarting");
+  return troupe::make_error(troupe::errc::peer_lost,
+                            "app " + app.name + " is not running (node " + home + ", which hosts "
+                              + target + ", does not answer at " + node->listen + ")");
 }
 
 int call(const std::string& file, const std::string& target, const std::vector<std::string>& words,
@@ -248,6 +386,16 @@ int call(const std::string& file, const std::string& target, const std::vector<s
   auto app = load(file, types);
   if (!app)
     return 2;
+  if (auto err = check_call_target(*app, target)) {
+    std::cerr << "error: " << troupe::describe(err) << '\n';
+    return 1;
+  }
+  auto app_name = app->name;
+  // What the actor accepts, as far as its catalog entry says (shown for unexpected_message).
+  std::string accepts;
+  if (auto a = app->find_actor(target))
+    if (auto t = types.find(a->type); t && !t->help.empty())
+      accepts = target + " is a " + a->type + ": " + t->help;
   auto opts = make_node_options();
   opts.ephemeral = true;
   opts.log_to_file = false;
@@ -259,7 +407,7 @@ int call(const std::string& file, const std::string& target, const std::vector<s
   }
   auto hdl = (*n)->lookup(target);
   if (!hdl) {
-    std::cerr << "error: " << troupe::describe(hdl.error()) << '\n';
+    std::cerr << "error: app " << app_name << ": " << troupe::describe(hdl.error()) << '\n';
     return 1;
   }
   int rc = 0;
@@ -270,6 +418,8 @@ int call(const std::string& file, const std::string& target, const std::vector<s
       .receive(
         [&](caf::error& err) {
           std::cerr << "error: " << troupe::describe(err) << '\n';
+          if (err == caf::sec::unexpected_message && !accepts.empty())
+            std::cerr << "  (" << accepts << ")\n";
           rc = 1;
         },
         caf::others >> [&](caf::message_view& reply) -> caf::result<caf::message> {
@@ -354,6 +504,11 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
         if (e.node == spec.name)
           entry = &e;
     auto report = query_node(**n, spec);
+    // A node started by hand (not by troupe run) has no run-file entry: its report has its pid.
+    long pid = entry ? entry->pid : 0;
+    if (pid == 0 && report)
+      if (auto r = troupe::parse_json(*report))
+        pid = static_cast<long>((*r)["pid"].number);
     std::string state = entry ? entry->state : (report ? "running" : "unknown");
     if (!report && !spec.listen.empty())
       state = entry && entry->state == "running" ? "unreachable" : "down";
@@ -362,14 +517,14 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
     out_json += first ? "" : ",";
     first = false;
     out_json += "{\"node\":\"" + troupe::json_escape(spec.name)
-                + "\",\"pid\":" + std::to_string(entry ? entry->pid : 0)
+                + "\",\"pid\":" + std::to_string(pid)
                 + ",\"restarts\":" + std::to_string(entry ? entry->restarts : 0) + ",\"state\":\""
                 + troupe::json_escape(state) + "\",\"last_exit\":\""
                 + troupe::json_escape(entry ? entry->last_exit : std::string{})
                 + "\",\"report\":" + (report ? *report : "null") + "}";
     if (json)
       continue;
-    std::cout << "node " << spec.name << "  pid " << (entry ? std::to_string(entry->pid) : "-")
+    std::cout << "node " << spec.name << "  pid " << (pid != 0 ? std::to_string(pid) : "-")
               << "  restarts " << (entry ? entry->restarts : 0) << "  " << state;
     if (!report && !spec.listen.empty())
       std::cout << " (" << troupe::describe(report.error()) << ")";
@@ -464,9 +619,11 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int troupe::cli_main(int argc, char** argv, const troupe::catalog& user_types) {
   troupe::block_stop_signals();
-  CLI::App cli{"troupe: run and inspect Troupe actor apps"};
+  std::string program = argc > 0 ? argv[0] : "troupe";
+  program = program.substr(program.rfind('/') + 1);
+  CLI::App cli{program + ": run and inspect Troupe actor apps"};
   cli.require_subcommand(1);
   std::string file;
   std::string node_name;
@@ -501,7 +658,7 @@ int main(int argc, char** argv) {
   ps_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
   ps_cmd->add_flag("--json", json, "print JSON for scripts");
   CLI11_PARSE(cli, argc, argv);
-  auto types = make_catalog();
+  auto types = make_catalog(user_types);
   if (*stop_cmd)
     return stop(file, types);
   if (*ps_cmd)
