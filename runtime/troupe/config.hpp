@@ -28,6 +28,8 @@ struct node_spec {
   std::string listen;
   /// Every endpoint of the node (`listen` may be an array, at most one endpoint per transport).
   std::vector<std::string> endpoints;
+  /// `HOST:PORT` where the node serves Prometheus metrics over HTTP (`/metrics`); empty: none.
+  std::string metrics;
   source_ref where;
 };
 
@@ -91,7 +93,13 @@ struct launcher_settings {
   /// More node restarts than this within `within` stop the whole app.
   int64_t max_restarts = 3;
   timespan within{std::chrono::seconds{10}};
+  /// `HOST:PORT` where `troupe run` serves the web view and its JSON API; empty: none.
+  std::string web;
 };
+
+/// Splits an HTTP listen address `HOST:PORT` (port 1..65535; HOST an IPv4 address or a name);
+/// returns the problem, or an empty string when it is valid.
+std::string http_address_problem(const std::string& address);
 
 /// The validated contents of an app file.
 struct app_spec {

@@ -264,7 +264,8 @@ caf::error node::start() {
   // Detached: its remote_spawn handler blocks while a factory runs (see spawn_supervisor).
   auto intro = sys_->spawn<caf::detached>(
     introspector, name_, app_.name, std::move(reports), std::move(supervisors), std::move(relays),
-    std::function<caf::expected<caf::actor>(const std::string&)>{std::move(spawn_for_peer)});
+    std::function<caf::expected<caf::actor>(const std::string&)>{std::move(spawn_for_peer)},
+    remote_.get());
   std::lock_guard<std::mutex> guard{mtx_};
   introspector_ = std::move(intro);
   started_ = true;
