@@ -22,10 +22,16 @@
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
+#include "troupe/events.hpp"
 #include "troupe/introspection.hpp"
 #include "troupe/json.hpp"
 #include "troupe/launcher.hpp"
 #include "troupe/node.hpp"
+#include "troupe/observe/events_reader.hpp"
+#include "troupe/observe/metrics.hpp"
+#include "troupe/observe/observer.hpp"
+#include "troupe/observe/top.hpp"
+#include "troupe/observe/web.hpp"
 #include "troupe/signals.hpp"
 
 namespace {
@@ -57,12 +63,17 @@ int check(const std::string& file, const troupe::catalog& types) {
   std::cout << "app " << app->name << " (" << app->file << "): " << app->nodes.size()
             << (app->nodes.size() == 1 ? " node, " : " nodes, ") << app->actors.size()
             << (app->actors.size() == 1 ? " actor" : " actors") << '\n';
-  std::cout << "logs: " << app->log_dir << "/<node>.log at level " << app->log_level << '\n';
+  std::cout << "logs: " << app->log_dir << "/<node>.log at level " << app->log_level
+            << ", events in " << troupe::events_file(*app) << '\n';
+  if (!app->launcher.web.empty())
+    std::cout << "web view at http://" << app->launcher.web << "/ (served by troupe run)\n";
   for (auto& n : app->nodes) {
     std::cout << "node " << n.name;
     for (size_t i = 0; i < n.endpoints.size(); ++i)
       std::cout << (i == 0 ? " listening at " : ", ") << n.endpoints[i];
     std::cout << (n.launch ? "" : " (started by the user, not by troupe run)") << '\n';
+    if (!n.metrics.empty())
+      std::cout << "  metrics at http://" << n.metrics << "/metrics\n";
     for (auto& l : app->links)
       if (l.a == n.name || l.b == n.name) {
         auto other = l.a == n.name ? l.b : l.a;
@@ -88,6 +99,7 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
   // A top supervisor that gave up: stop the node through the main thread's signal wait, and exit
   // with status 1 so that the launcher counts a node failure.
   opts.on_fatal = [](const caf::error&) { ::kill(::getpid(), SIGTERM); };
+  troupe::open_events(app, node_name);
   auto n = troupe::node::make(std::move(app), node_name, types, std::move(opts));
   if (!n) {
     std::cerr << "error: " << troupe::config_error_message(n.error()) << '\n';
@@ -101,6 +113,13 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
     sut.stop();
     return 1;
   }
+  auto metrics = troupe::observe::serve_metrics(sut);
+  if (!metrics) {
+    std::cerr << "error: " << troupe::describe(metrics.error()) << '\n';
+    troupe::notify_failed(troupe::describe(metrics.error()));
+    sut.stop();
+    return 1;
+  }
   std::cerr << "troupe: node " << node_name << " of app " << sut.app().name << " running (pid "
             << ::getpid() << "); SIGINT or SIGTERM stops it\n";
   troupe::notify_ready();
@@ -110,6 +129,8 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
   auto sig = troupe::wait_for_stop_signal();
   if (whole_app)
     ::unlink(run_file.c_str());
+  if (*metrics)
+    (*metrics)->stop();
   auto failed = sut.failed();
   if (failed)
     std::cerr << "troupe: a top supervisor of node " << node_name
@@ -159,7 +180,29 @@ int run(const std::string& file, const std::string& node_name, const troupe::cat
   opts.exe = len > 0 ? std::string(exe, static_cast<size_t>(len)) : std::string{"troupe"};
   std::cerr << "troupe: starting " << launchable.size() << " nodes of app " << app->name
             << "; SIGINT or SIGTERM stops them\n";
+  // The web view reads the nodes through an observing node of its own, in this process.
+  std::unique_ptr<troupe::observe::observer> watcher;
+  std::unique_ptr<troupe::observe::http_server> web;
+  if (!app->launcher.web.empty()) {
+    auto web_node = "web-" + std::to_string(::getpid());
+    troupe::mute_events_of(web_node);
+    auto w = troupe::observe::observer::make(*app, types, make_node_options(), web_node);
+    if (!w) {
+      std::cerr << "error: " << troupe::describe(w.error()) << '\n';
+      return 1;
+    }
+    watcher = std::move(*w);
+    auto srv = troupe::observe::serve_web(app->launcher.web, *watcher, troupe::events_file(*app));
+    if (!srv) {
+      std::cerr << "error: " << troupe::describe(srv.error()) << '\n';
+      return 1;
+    }
+    web = std::move(*srv);
+    std::cerr << "troupe: web view at http://" << app->launcher.web << "/\n";
+  }
   auto rc = troupe::launch_app(*app, opts, **log);
+  web.reset();
+  watcher.reset();
   remove_leftovers(*app);
   std::cerr << "troupe: app " << app->name << " stopped\n";
   return rc;
@@ -432,6 +475,63 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
   return 0;
 }
 
+/// `troupe events APP [-f] [--json]`: prints the app's events, then (with -f) follows the file
+/// until SIGINT/SIGTERM.
+int events(const std::string& file, bool follow, bool json, const troupe::catalog& types) {
+  auto app = load(file, types);
+  if (!app)
+    return 2;
+  auto path = troupe::events_file(*app);
+  troupe::observe::events_reader reader{path};
+  if (!follow && ::access(path.c_str(), R_OK) != 0) {
+    std::cerr << "troupe: no events yet (" << path << " does not exist)\n";
+    return 0;
+  }
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  for (;;) {
+    for (auto& line : reader.poll())
+      std::cout << (json ? line : troupe::observe::render_event(line)) << '\n';
+    std::cout << std::flush;
+    if (!follow)
+      return 0;
+    timespec ts{0, 200 * 1000 * 1000};
+    auto sig = ::sigtimedwait(&set, nullptr, &ts); // the stop signals are blocked in main
+    if (sig == SIGINT || sig == SIGTERM)
+      return 0;
+  }
+}
+
+/// `troupe top APP`: the live view (see observe/top.hpp).
+int top(const std::string& file, bool once, const std::string& sort, const troupe::catalog& types) {
+  auto app = load(file, types);
+  if (!app)
+    return 2;
+  troupe::observe::top_options opts;
+  opts.once = once;
+  if (sort == "rate" || sort == "msgs")
+    opts.sort = troupe::observe::top_sort::rate;
+  else if (sort == "mailbox")
+    opts.sort = troupe::observe::top_sort::mailbox;
+  else if (sort == "restarts")
+    opts.sort = troupe::observe::top_sort::restarts;
+  else if (sort == "name")
+    opts.sort = troupe::observe::top_sort::name;
+  else {
+    std::cerr << "error: --sort: expected rate, mailbox, restarts or name, got " << sort << '\n';
+    return 2;
+  }
+  auto obs = troupe::observe::observer::make(*app, types, make_node_options(),
+                                             "top-" + std::to_string(::getpid()));
+  if (!obs) {
+    std::cerr << "error: " << troupe::describe(obs.error()) << '\n';
+    return 1;
+  }
+  return troupe::observe::run_top(**obs, troupe::events_file(*app), opts);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -466,8 +566,25 @@ int main(int argc, char** argv) {
   auto ps_cmd = cli.add_subcommand("ps", "show the nodes and actors of a running app");
   ps_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
   ps_cmd->add_flag("--json", json, "print JSON for scripts");
+  bool follow = false;
+  auto events_cmd = cli.add_subcommand("events", "print the app's events (JSON lines in its log "
+                                                 "directory); -f follows them");
+  events_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  events_cmd->add_flag("-f,--follow", follow, "keep printing new events until SIGINT");
+  events_cmd->add_flag("--json", json, "print the JSON lines as they are");
+  bool once = false;
+  std::string sort = "rate";
+  auto top_cmd = cli.add_subcommand("top", "live view of a running app (q quits; m, b, r, n sort)");
+  top_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  top_cmd->add_flag("--once", once, "print one frame (two samples one second apart) and exit");
+  top_cmd->add_option("--sort", sort, "initial sort: rate, mailbox, restarts or name")
+    ->capture_default_str();
   CLI11_PARSE(cli, argc, argv);
   auto types = make_catalog();
+  if (*events_cmd)
+    return events(file, follow, json, types);
+  if (*top_cmd)
+    return top(file, once, sort, types);
   if (*stop_cmd)
     return stop(file, types);
   if (*ps_cmd)
