@@ -266,8 +266,9 @@ std::string render(const caf::message& msg) {
   return out;
 }
 
+/// `raw`: a reply that is one string is printed as is (`troupe inspect`), not quoted.
 int call(const std::string& file, const std::string& target, const std::vector<std::string>& words,
-         const std::string& timeout_text, const troupe::catalog& types) {
+         const std::string& timeout_text, const troupe::catalog& types, bool raw = false) {
   auto timeout = troupe::parse_duration(timeout_text);
   if (!timeout || timeout->count() == 0) {
     std::cerr << "error: --timeout: invalid duration \"" << timeout_text << "\"\n";
@@ -306,7 +307,11 @@ int call(const std::string& file, const std::string& target, const std::vector<s
           rc = 1;
         },
         caf::others >> [&](caf::message_view& reply) -> caf::result<caf::message> {
-          std::cout << render(reply.move_content_to_message()) << std::endl;
+          auto m = reply.move_content_to_message();
+          if (raw && m.match_elements<std::string>())
+            std::cout << m.get_as<std::string>(0) << std::endl;
+          else
+            std::cout << render(m) << std::endl;
           return caf::message{};
         });
   }
@@ -566,6 +571,13 @@ int main(int argc, char** argv) {
   auto ps_cmd = cli.add_subcommand("ps", "show the nodes and actors of a running app");
   ps_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
   ps_cmd->add_flag("--json", json, "print JSON for scripts");
+  auto inspect_cmd = cli.add_subcommand(
+    "inspect", "print a running actor's state as JSON, without stopping it (actors whose state "
+               "type has an inspect overload)");
+  inspect_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  inspect_cmd->add_option("name", target, "the actor's app-wide name")->required();
+  inspect_cmd->add_option("--timeout", timeout_text, "longest wait for the answer")
+    ->capture_default_str();
   bool follow = false;
   auto events_cmd = cli.add_subcommand("events", "print the app's events (JSON lines in its log "
                                                  "directory); -f follows them");
@@ -583,6 +595,8 @@ int main(int argc, char** argv) {
   auto types = make_catalog();
   if (*events_cmd)
     return events(file, follow, json, types);
+  if (*inspect_cmd)
+    return call(file, target, {"tr_inspect"}, timeout_text, types, true);
   if (*top_cmd)
     return top(file, once, sort, types);
   if (*stop_cmd)
