@@ -91,6 +91,32 @@ int check(const std::string& file, const troupe::catalog& types) {
   return 0;
 }
 
+/// The web view of `troupe run` and the observing node it reads the app through.
+struct web_view {
+  std::unique_ptr<troupe::observe::observer> watcher;
+  std::unique_ptr<troupe::observe::http_server> server;
+};
+
+/// Starts the web view when the app file asks for one (`[launcher] web`).
+caf::expected<web_view> start_web_view(const troupe::app_spec& app, const troupe::catalog& types) {
+  web_view result;
+  if (app.launcher.web.empty())
+    return result;
+  auto web_node = "web-" + std::to_string(::getpid());
+  troupe::mute_events_of(web_node);
+  auto w = troupe::observe::observer::make(app, types, make_node_options(), web_node);
+  if (!w)
+    return std::move(w.error());
+  result.watcher = std::move(*w);
+  auto srv
+    = troupe::observe::serve_web(app.launcher.web, *result.watcher, troupe::events_file(app));
+  if (!srv)
+    return std::move(srv.error());
+  result.server = std::move(*srv);
+  std::cerr << "troupe: web view at http://" << app.launcher.web << "/\n";
+  return result;
+}
+
 /// Runs one node in this process until SIGINT/SIGTERM. `whole_app`: this process is the whole
 /// app (not one node of a launched or multi-host app), so it keeps the app's run file.
 int run_node(troupe::app_spec app, const std::string& node_name, const troupe::catalog& types,
@@ -126,7 +152,17 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
   auto run_file = sut.app().run_file();
   if (whole_app)
     troupe::write_run_file(run_file, {::getpid(), {{node_name, ::getpid(), 0, "running", {}}}});
-  auto sig = troupe::wait_for_stop_signal();
+  // The whole app in this process: it is also the launcher, so it serves the web view.
+  caf::expected<web_view> web{web_view{}};
+  if (whole_app)
+    web = start_web_view(sut.app(), types);
+  if (!web)
+    std::cerr << "error: web view: " << troupe::describe(web.error()) << '\n';
+  auto sig = web ? troupe::wait_for_stop_signal() : SIGTERM;
+  if (web) {
+    web->server.reset();
+    web->watcher.reset();
+  }
   if (whole_app)
     ::unlink(run_file.c_str());
   if (*metrics)
@@ -143,7 +179,7 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
     std::fflush(nullptr);
     ::_exit(3);
   }
-  return failed ? 1 : 0;
+  return failed || !web ? 1 : 0;
 }
 
 /// After every launched node has ended: removes the shared-memory segments of a node that was
@@ -181,28 +217,14 @@ int run(const std::string& file, const std::string& node_name, const troupe::cat
   std::cerr << "troupe: starting " << launchable.size() << " nodes of app " << app->name
             << "; SIGINT or SIGTERM stops them\n";
   // The web view reads the nodes through an observing node of its own, in this process.
-  std::unique_ptr<troupe::observe::observer> watcher;
-  std::unique_ptr<troupe::observe::http_server> web;
-  if (!app->launcher.web.empty()) {
-    auto web_node = "web-" + std::to_string(::getpid());
-    troupe::mute_events_of(web_node);
-    auto w = troupe::observe::observer::make(*app, types, make_node_options(), web_node);
-    if (!w) {
-      std::cerr << "error: " << troupe::describe(w.error()) << '\n';
-      return 1;
-    }
-    watcher = std::move(*w);
-    auto srv = troupe::observe::serve_web(app->launcher.web, *watcher, troupe::events_file(*app));
-    if (!srv) {
-      std::cerr << "error: " << troupe::describe(srv.error()) << '\n';
-      return 1;
-    }
-    web = std::move(*srv);
-    std::cerr << "troupe: web view at http://" << app->launcher.web << "/\n";
+  auto web = start_web_view(*app, types);
+  if (!web) {
+    std::cerr << "error: web view: " << troupe::describe(web.error()) << '\n';
+    return 1;
   }
   auto rc = troupe::launch_app(*app, opts, **log);
-  web.reset();
-  watcher.reset();
+  web->server.reset();
+  web->watcher.reset();
   remove_leftovers(*app);
   std::cerr << "troupe: app " << app->name << " stopped\n";
   return rc;

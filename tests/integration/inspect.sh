@@ -1,10 +1,13 @@
-# troupe inspect: a running actor's state as JSON, taken between two of its messages.
+# troupe inspect: a running actor's state as JSON, taken between two of its messages; and the web
+# view of a one-node app run in-process.
 source "$(dirname "$0")/lib.sh"
 APP=$WORK/app.toml
 cat > "$APP" <<TOML
 [app]
 name = "obs-inspect-$$"
 log_dir = "$WORK/logs"
+[launcher]
+web = "127.0.0.1:7499"
 [nodes.main]
 listen = "ipc://$WORK/main.sock"
 [[actors]]
@@ -53,5 +56,10 @@ out=$("$BIN/troupe" inspect "$APP" e 2>&1) && rc=0 || rc=$?
 [[ $rc == 1 && "$out" == *"no state to inspect"* ]] && pass "a stateless actor says so" || fail "e: $rc $out"
 out=$("$BIN/troupe" inspect "$APP" nope 2>&1) && rc=0 || rc=$?
 [[ $rc == 1 && "$out" == error:* ]] && pass "an unknown name is an error" || fail "nope: $rc $out"
+# A one-node app run in-process serves the web view too.
+st=$(curl -s --max-time 5 http://127.0.0.1:7499/api/status)
+check "one-node app: web API reports the node" '["main", "running", "config"]' \
+  "$(/usr/bin/python3 -c 'import json,sys; n=json.loads(sys.argv[1])["nodes"][0]; print(json.dumps([n["node"], n["state"], [a["name"] for a in n["report"]["actors"]][1]]))' "$st")"
+curl -s --max-time 5 http://127.0.0.1:7499/ | grep -q '<title>troupe</title>' && pass "one-node app: page served" || fail "no page"
 "$BIN/troupe" stop "$APP" > /dev/null
 finish

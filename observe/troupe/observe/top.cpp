@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <deque>
@@ -331,7 +332,14 @@ int run_top(observer& obs, const std::string& events_path, top_options opts) {
               << std::flush;
   };
   auto next = std::chrono::steady_clock::now();
+  sigset_t stop_signals; // blocked by `troupe`'s main: taken here, so that `kill` still ends top
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
   for (;;) {
+    timespec zero{0, 0};
+    if (::sigtimedwait(&stop_signals, nullptr, &zero) > 0)
+      return 0;
     auto now = std::chrono::steady_clock::now();
     if (now >= next) {
       auto st = sample();
