@@ -88,7 +88,8 @@ public:
   }
 
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
-    auto& content = x.content();
+    // Const access: the non-const one un-shares (copies) a message that is shared.
+    const auto& content = static_cast<const caf::mailbox_element&>(x).content();
     if (content.size() == 1 && content.match_element<caf::atom_value>(0)
         && content.get_as<caf::atom_value>(0) == inspect_state_atom::value) {
       answer_inspect(x);

@@ -88,7 +88,8 @@ PY
 kill -9 "$(node_pid "$launcher" gamma)"
 ok=""
 for _ in $(seq 100); do
-  if curl -s http://127.0.0.1:7462/metrics | grep -q '^troupe_actor_restarts_total{.*actor="worker".*} 1$'; then ok=1; break; fi
+  m=$(curl -s http://127.0.0.1:7462/metrics || true)
+  if grep -q '^troupe_actor_restarts_total{.*actor="worker".*} 1$' <<< "$m"; then ok=1; break; fi
   sleep 0.1
 done
 [[ -n "$ok" ]] && pass "restart counted after kill -9 of gamma" || fail "restart not counted"

@@ -26,11 +26,11 @@ $T new-session -d -s top -x 180 -y 50 "$BIN/troupe top $APP; echo TOP-EXIT-\$?; 
 screen() { $T capture-pane -p -t top; }
 wait_screen() { # wait_screen REGEX SECONDS
   local end=$(( $(now_ms) + $2 * 1000 ))
-  while (( $(now_ms) < end )); do screen | grep -Eq "$1" && return 0; sleep 0.1; done
+  while (( $(now_ms) < end )); do grep -Eq "$1" <<< "$(screen)" && return 0; sleep 0.1; done
   return 1
 }
 wait_screen '^worker +gamma +running' 10 && pass "top shows the actors" || fail "top: $(screen)"
-screen | grep -q "sort: msgs/s" && pass "sorted by message rate at first" || fail "sort: $(screen)"
+grep -q "sort: msgs/s" <<< "$(screen)" && pass "sorted by message rate at first" || fail "sort: $(screen)"
 $T send-keys -t top b
 wait_screen "sort: mailbox" 3 && pass "b sorts by mailbox depth" || fail "b: $(screen)"
 $T send-keys -t top n
