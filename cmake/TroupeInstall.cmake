@@ -12,7 +12,7 @@ install(TARGETS ${_troupe_targets}
         LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
         INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(TARGETS troupe_app RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
-foreach(dir runtime actors bridges cli)
+foreach(dir runtime actors bridges observe cli)
   install(DIRECTORY "${PROJECT_SOURCE_DIR}/${dir}/troupe" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
           FILES_MATCHING PATTERN "*.hpp")
 endforeach()

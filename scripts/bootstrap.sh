@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build ccache pkg-config libcaf-dev libzmq3-dev cppzmq-dev
           libmsgpack-cxx-dev libspdlog-dev libtoml11-dev libcli11-dev nlohmann-json3-dev clang libclang-rt-14-dev
-          python3 python3-zmq python3-msgpack python3-pip python3-setuptools procps)
+          python3 python3-zmq python3-msgpack python3-pip python3-setuptools procps
+          libcpp-httplib-dev python3-prometheus-client tmux curl chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,10 +32,16 @@
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
+#include "troupe/events.hpp"
 #include "troupe/introspection.hpp"
 #include "troupe/json.hpp"
 #include "troupe/launcher.hpp"
 #include "troupe/node.hpp"
+#include "troupe/observe/events_reader.hpp"
+#include "troupe/observe/metrics.hpp"
+#include "troupe/observe/observer.hpp"
+#include "troupe/observe/top.hpp"
+#include "troupe/observe/web.hpp"
 #include "troupe/signals.hpp"
 
 namespace {
@@ -67,7 +73,10 @@ int check(const std::string& file, const troupe::catalog& types) {
   std::cout << "app " << app->name << " (" << app->file << "): " << app->nodes.size()
             << (app->nodes.size() == 1 ? " node, " : " nodes, ") << app->actors.size()
             << (app->actors.size() == 1 ? " actor" : " actors") << '\n';
-  std::cout << "logs: " << app->log_dir << "/<node>.log at level " << app->log_level << '\n';
+  std::cout << "logs: " << app->log_dir << "/<node>.log at level " << app->log_level
+            << ", events in " << troupe::events_file(*app) << '\n';
+  if (!app->launcher.web.empty())
+    std::cout << "web view at http://" << app->launcher.web << "/ (served by troupe run)\n";
   for (auto& n : app->nodes) {
     std::cout << "node " << n.name;
     for (size_t i = 0; i < n.endpoints.size(); ++i)
@@ -75,6 +84,8 @@ int check(const std::string& file, const troupe::catalog& types) {
     if (!n.bind.empty())
       std::cout << " (bound to " << n.bind << ")";
     std::cout << (n.launch ? "" : " (started by the user, not by troupe run)") << '\n';
+    if (!n.metrics.empty())
+      std::cout << "  metrics at http://" << n.metrics << "/metrics\n";
     for (auto& l : app->links)
       if (l.a == n.name || l.b == n.name) {
         auto other = l.a == n.name ? l.b : l.a;
@@ -102,6 +113,32 @@ int check(const std::string& file, const troupe::catalog& types) {
   return 0;
 }
 
+/// The web view of `troupe run` and the observing node it reads the app through.
+struct web_view {
+  std::unique_ptr<troupe::observe::observer> watcher;
+  std::unique_ptr<troupe::observe::http_server> server;
+};
+
+/// Starts the web view when the app file asks for one (`[launcher] web`).
+caf::expected<web_view> start_web_view(const troupe::app_spec& app, const troupe::catalog& types) {
+  web_view result;
+  if (app.launcher.web.empty())
+    return result;
+  auto web_node = "web-" + std::to_string(::getpid());
+  troupe::mute_events_of(web_node);
+  auto w = troupe::observe::observer::make(app, types, make_node_options(), web_node);
+  if (!w)
+    return std::move(w.error());
+  result.watcher = std::move(*w);
+  auto srv
+    = troupe::observe::serve_web(app.launcher.web, *result.watcher, troupe::events_file(app));
+  if (!srv)
+    return std::move(srv.error());
+  result.server = std::move(*srv);
+  std::cerr << "troupe: web view at http://" << app.launcher.web << "/\n";
+  return result;
+}
+
 /// Runs one node in this process until SIGINT/SIGTERM. `whole_app`: this process is the whole
 /// app (not one node of a launched or multi-host app), so it keeps the app's run file.
 int run_node(troupe::app_spec app, const std::string& node_name, const troupe::catalog& types,
@@ -110,6 +147,7 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
   // A top supervisor that gave up: stop the node through the main thread's signal wait, and exit
   // with status 1 so that the launcher counts a node failure.
   opts.on_fatal = [](const caf::error&) { ::kill(::getpid(), SIGTERM); };
+  troupe::open_events(app, node_name);
   auto n = troupe::node::make(std::move(app), node_name, types, std::move(opts));
   if (!n) {
     std::cerr << "error: " << troupe::config_error_message(n.error()) << '\n';
@@ -123,15 +161,34 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
     sut.stop();
     return 1;
   }
+  auto metrics = troupe::observe::serve_metrics(sut);
+  if (!metrics) {
+    std::cerr << "error: " << troupe::describe(metrics.error()) << '\n';
+    troupe::notify_failed(troupe::describe(metrics.error()));
+    sut.stop();
+    return 1;
+  }
   std::cerr << "troupe: node " << node_name << " of app " << sut.app().name << " running (pid "
             << ::getpid() << "); SIGINT or SIGTERM stops it\n";
   troupe::notify_ready();
   auto run_file = sut.app().run_file();
   if (whole_app)
     troupe::write_run_file(run_file, {::getpid(), {{node_name, ::getpid(), 0, "running", {}}}});
-  auto sig = troupe::wait_for_stop_signal();
+  // The whole app in this process: it is also the launcher, so it serves the web view.
+  caf::expected<web_view> web{web_view{}};
+  if (whole_app)
+    web = start_web_view(sut.app(), types);
+  if (!web)
+    std::cerr << "error: web view: " << troupe::describe(web.error()) << '\n';
+  auto sig = web ? troupe::wait_for_stop_signal() : SIGTERM;
+  if (web) {
+    web->server.reset();
+    web->watcher.reset();
+  }
   if (whole_app)
     ::unlink(run_file.c_str());
+  if (*metrics)
+    (*metrics)->stop();
   auto failed = sut.failed();
   if (failed)
     std::cerr << "troupe: a top supervisor of node " << node_name
@@ -144,7 +201,7 @@ int run_node(troupe::app_spec app, const std::string& node_name, const troupe::c
     std::fflush(nullptr);
     ::_exit(3);
   }
-  return failed ? 1 : 0;
+  return failed || !web ? 1 : 0;
 }
 
 /// After every launched node has ended: removes the shared-memory segments of a node that was
@@ -191,7 +248,15 @@ int run(const std::string& file, const std::string& node_name, bool inline_node,
   std::cerr << "troupe: starting " << launchable.size()
             << (launchable.size() == 1 ? " node" : " nodes") << " of app " << app->name
             << "; SIGINT or SIGTERM stops them\n";
+  // The web view reads the nodes through an observing node of its own, in this process.
+  auto web = start_web_view(*app, types);
+  if (!web) {
+    std::cerr << "error: web view: " << troupe::describe(web.error()) << '\n';
+    return 1;
+  }
   auto rc = troupe::launch_app(*app, opts, **log);
+  web->server.reset();
+  web->watcher.reset();
   remove_leftovers(*app);
   std::cerr << "troupe: app " << app->name << " stopped\n";
   return rc;
@@ -371,8 +436,9 @@ caf::error check_call_target(const troupe::app_spec& app, const std::string& tar
                               + target + ", does not answer at " + node->listen + ")");
 }
 
+/// `raw`: a reply that is one string is printed as is (`troupe inspect`), not quoted.
 int call(const std::string& file, const std::string& target, const std::vector<std::string>& words,
-         const std::string& timeout_text, const troupe::catalog& types) {
+         const std::string& timeout_text, const troupe::catalog& types, bool raw = false) {
   auto timeout = troupe::parse_duration(timeout_text);
   if (!timeout || timeout->count() == 0) {
     std::cerr << "error: --timeout: invalid duration \"" << timeout_text << "\"\n";
@@ -423,7 +489,11 @@ int call(const std::string& file, const std::string& target, const std::vector<s
           rc = 1;
         },
         caf::others >> [&](caf::message_view& reply) -> caf::result<caf::message> {
-          std::cout << render(reply.move_content_to_message()) << std::endl;
+          auto m = reply.move_content_to_message();
+          if (raw && m.match_elements<std::string>())
+            std::cout << m.get_as<std::string>(0) << std::endl;
+          else
+            std::cout << render(m) << std::endl;
           return caf::message{};
         });
   }
@@ -617,6 +687,63 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
   return 0;
 }
 
+/// `troupe events APP [-f] [--json]`: prints the app's events, then (with -f) follows the file
+/// until SIGINT/SIGTERM.
+int events(const std::string& file, bool follow, bool json, const troupe::catalog& types) {
+  auto app = load(file, types);
+  if (!app)
+    return 2;
+  auto path = troupe::events_file(*app);
+  troupe::observe::events_reader reader{path};
+  if (!follow && ::access(path.c_str(), R_OK) != 0) {
+    std::cerr << "troupe: no events yet (" << path << " does not exist)\n";
+    return 0;
+  }
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  for (;;) {
+    for (auto& line : reader.poll())
+      std::cout << (json ? line : troupe::observe::render_event(line)) << '\n';
+    std::cout << std::flush;
+    if (!follow)
+      return 0;
+    timespec ts{0, 200 * 1000 * 1000};
+    auto sig = ::sigtimedwait(&set, nullptr, &ts); // the stop signals are blocked in main
+    if (sig == SIGINT || sig == SIGTERM)
+      return 0;
+  }
+}
+
+/// `troupe top APP`: the live view (see observe/top.hpp).
+int top(const std::string& file, bool once, const std::string& sort, const troupe::catalog& types) {
+  auto app = load(file, types);
+  if (!app)
+    return 2;
+  troupe::observe::top_options opts;
+  opts.once = once;
+  if (sort == "rate" || sort == "msgs")
+    opts.sort = troupe::observe::top_sort::rate;
+  else if (sort == "mailbox")
+    opts.sort = troupe::observe::top_sort::mailbox;
+  else if (sort == "restarts")
+    opts.sort = troupe::observe::top_sort::restarts;
+  else if (sort == "name")
+    opts.sort = troupe::observe::top_sort::name;
+  else {
+    std::cerr << "error: --sort: expected rate, mailbox, restarts or name, got " << sort << '\n';
+    return 2;
+  }
+  auto obs = troupe::observe::observer::make(*app, types, make_node_options(),
+                                             "top-" + std::to_string(::getpid()));
+  if (!obs) {
+    std::cerr << "error: " << troupe::describe(obs.error()) << '\n';
+    return 1;
+  }
+  return troupe::observe::run_top(**obs, troupe::events_file(*app), opts);
+}
+
 } // namespace
 
 int troupe::cli_main(int argc, char** argv, const troupe::catalog& user_types) {
@@ -657,8 +784,34 @@ int troupe::cli_main(int argc, char** argv, const troupe::catalog& user_types) {
   auto ps_cmd = cli.add_subcommand("ps", "show the nodes and actors of a running app");
   ps_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
   ps_cmd->add_flag("--json", json, "print JSON for scripts");
+  auto inspect_cmd = cli.add_subcommand(
+    "inspect", "print a running actor's state as JSON, without stopping it (actors whose state "
+               "type has an inspect overload)");
+  inspect_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  inspect_cmd->add_option("name", target, "the actor's app-wide name")->required();
+  inspect_cmd->add_option("--timeout", timeout_text, "longest wait for the answer")
+    ->capture_default_str();
+  bool follow = false;
+  auto events_cmd = cli.add_subcommand("events", "print the app's events (JSON lines in its log "
+                                                 "directory); -f follows them");
+  events_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  events_cmd->add_flag("-f,--follow", follow, "keep printing new events until SIGINT");
+  events_cmd->add_flag("--json", json, "print the JSON lines as they are");
+  bool once = false;
+  std::string sort = "rate";
+  auto top_cmd = cli.add_subcommand("top", "live view of a running app (q quits; m, b, r, n sort)");
+  top_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  top_cmd->add_flag("--once", once, "print one frame (two samples one second apart) and exit");
+  top_cmd->add_option("--sort", sort, "initial sort: rate, mailbox, restarts or name")
+    ->capture_default_str();
   CLI11_PARSE(cli, argc, argv);
   auto types = make_catalog(user_types);
+  if (*events_cmd)
+    return events(file, follow, json, types);
+  if (*inspect_cmd)
+    return call(file, target, {"tr_inspect"}, timeout_text, types, true);
+  if (*top_cmd)
+    return top(file, once, sort, types);
   if (*stop_cmd)
     return stop(file, types);
   if (*ps_cmd)

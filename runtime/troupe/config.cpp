@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -37,6 +38,25 @@ const supervisor_entry* app_spec::supervisor_of(const std::string& child) const 
       if (c == child)
         return &x;
   return nullptr;
+}
+
+std::string http_address_problem(const std::string& x) {
+  auto colon = x.rfind(':');
+  if (x.find("://") != std::string::npos)
+    return "expected \"HOST:PORT\" without a scheme, e.g. \"127.0.0.1:9100\"";
+  if (colon == std::string::npos || colon == 0)
+    return "expected \"HOST:PORT\", e.g. \"127.0.0.1:9100\"";
+  auto host = x.substr(0, colon);
+  if (!std::all_of(host.begin(), host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+      }))
+    return "invalid host \"" + host + "\" (an IPv4 address or a host name)";
+  auto port = x.substr(colon + 1);
+  if (port.empty() || port.size() > 5
+      || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })
+      || std::stoi(port) < 1 || std::stoi(port) > 65535)
+    return "invalid port \"" + port + "\" (use 1..65535)";
+  return {};
 }
 
 std::string app_spec::run_file() const {
@@ -391,6 +411,16 @@ std::string endpoint_problem(const std::string& x) {
   return "unknown transport (use \"tcp://HOST:PORT\", \"ipc://PATH\" or \"shm\")";
 }
 
+/// Reads an HTTP address (`metrics`, `web`) at `path`.
+std::string read_http_address(const reader& r, const toml::value& v, const std::string& path) {
+  if (!v.is_string())
+    r.fail(v, path, "expected \"HOST:PORT\", got " + type_name(v));
+  auto x = v.as_string().str;
+  if (auto problem = http_address_problem(x); !problem.empty())
+    r.fail(v, path, problem);
+  return x;
+}
+
 const std::set<std::string> log_levels = {"trace", "debug", "info", "warn", "error", "off"};
 
 void parse_supervisors(const reader& r, const toml::value::table_type& top, app_spec& app) {
@@ -525,7 +555,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     r.require_table(val, path);
     if (!valid_name(name))
       r.fail(val, path, "invalid node name (use letters, digits, '-', '_', '.')");
-    r.only_keys(val, path, {"launch", "listen", "bind"});
+    r.only_keys(val, path, {"launch", "listen", "bind", "metrics"});
     node_spec ns;
     ns.name = name;
     ns.where = r.where(val);
@@ -581,6 +611,8 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
         r.fail(i->second, path + ".bind",
                "bind applies to a tcp endpoint, and this node listens on none");
     }
+    if (auto i = t.find("metrics"); i != t.end())
+      ns.metrics = read_http_address(r, i->second, path + ".metrics");
     app.nodes.push_back(std::move(ns));
   }
   if (app.nodes.empty())
@@ -594,6 +626,11 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
         if (std::count(j->endpoints.begin(), j->endpoints.end(), ep) > 0)
           r.fail(i->where.line, "nodes." + i->name + ".listen",
                  "endpoint " + ep + " already used by node " + j->name);
+  for (auto i = app.nodes.begin(); i != app.nodes.end(); ++i)
+    for (auto j = app.nodes.begin(); j != i; ++j)
+      if (!i->metrics.empty() && i->metrics == j->metrics)
+        r.fail(i->where.line, "nodes." + i->name + ".metrics",
+               "address " + i->metrics + " already used by node " + j->name);
   // [links]
   if (auto i = top.find("links"); i != top.end()) {
     auto& tbl = r.require_table(i->second, "links");
@@ -649,7 +686,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
   // [launcher]
   if (auto i = top.find("launcher"); i != top.end()) {
     auto& tbl = r.require_table(i->second, "launcher");
-    r.only_keys(tbl, "launcher", {"max_restarts", "within"});
+    r.only_keys(tbl, "launcher", {"max_restarts", "within", "web"});
     auto& t = tbl.as_table();
     if (auto k = t.find("max_restarts"); k != t.end()) {
       if (!k->second.is_integer() || k->second.as_integer() < 0)
@@ -660,6 +697,13 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       app.launcher.within = read_duration(r, k->second, "launcher.within");
       if (app.launcher.within.count() <= 0)
         r.fail(k->second, "launcher.within", "must be greater than zero");
+    }
+    if (auto k = t.find("web"); k != t.end()) {
+      app.launcher.web = read_http_address(r, k->second, "launcher.web");
+      for (auto& n : app.nodes)
+        if (n.metrics == app.launcher.web)
+          r.fail(k->second, "launcher.web",
+                 "address " + app.launcher.web + " already used by nodes." + n.name + ".metrics");
     }
   }
   // [bridges]

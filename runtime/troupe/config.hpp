@@ -31,6 +31,8 @@ struct node_spec {
   /// The host or IPv4 address the node's tcp endpoint binds to (`bind = "0.0.0.0"` accepts on
   /// every interface) when it differs from the address peers connect to; empty: the same.
   std::string bind;
+  /// `HOST:PORT` where the node serves Prometheus metrics over HTTP (`/metrics`); empty: none.
+  std::string metrics;
   source_ref where;
 
   /// Returns where the node accepts connections for endpoint `ep`: `ep` itself, or for a tcp
@@ -105,7 +107,13 @@ struct launcher_settings {
   /// More node restarts than this within `within` stop the whole app.
   int64_t max_restarts = 3;
   timespan within{std::chrono::seconds{10}};
+  /// `HOST:PORT` where `troupe run` serves the web view and its JSON API; empty: none.
+  std::string web;
 };
+
+/// Splits an HTTP listen address `HOST:PORT` (port 1..65535; HOST an IPv4 address or a name);
+/// returns the problem, or an empty string when it is valid.
+std::string http_address_problem(const std::string& address);
 
 /// The validated contents of an app file.
 struct app_spec {

@@ -16,6 +16,10 @@
 #include "caf/invoke_message_result.hpp"
 #include "caf/mailbox_element.hpp"
 #include "caf/spawn_options.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "troupe/errc.hpp"
+#include "troupe/state_json.hpp"
 
 namespace troupe {
 
@@ -45,9 +49,31 @@ protected:
   std::atomic<uint64_t> handled_{0};
 };
 
+/// `(tr_inspect)` → the actor's state as JSON text (see `counted_actor`).
+using inspect_state_atom = caf::atom_constant<caf::atom("tr_inspect")>;
+
+namespace detail {
+
+template <class T>
+struct state_type_of {
+  using type = void;
+};
+
+template <class State, class Base>
+struct state_type_of<caf::stateful_actor<State, Base>> {
+  using type = State;
+};
+
+} // namespace detail
+
 /// An event-based (or stateful, or detached) actor of type `Base` that counts the messages
 /// entering and leaving its mailbox. CAF 0.17 exposes a mailbox's size only to its owner, so the
 /// counting happens at `enqueue` and `consume`, two relaxed atomic increments per message.
+///
+/// It also answers `(tr_inspect)` itself, between two messages on its own thread (so without
+/// stopping it or racing its handlers): with its state rendered as JSON (`json_inspector`) when it
+/// is a stateful actor whose state type has an `inspect` overload, else with
+/// `errc::bad_request`. Such requests are not counted as handled. This is `troupe inspect`.
 template <class Base>
 class counted_actor final : public Base, public actor_counters {
 public:
@@ -64,10 +90,39 @@ public:
   }
 
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    // Const access: the non-const one un-shares (copies) a message that is shared.
+    const auto& content = static_cast<const caf::mailbox_element&>(x).content();
+    if (content.size() == 1 && content.match_element<caf::atom_value>(0)
+        && content.get_as<caf::atom_value>(0) == inspect_state_atom::value) {
+      answer_inspect(x);
+      return caf::invoke_message_result::consumed;
+    }
     auto result = Base::consume(x);
     if (result != caf::invoke_message_result::skipped)
       handled_.fetch_add(1, std::memory_order_relaxed);
     return result;
+  }
+
+private:
+  void answer_inspect(caf::mailbox_element& x) {
+    if (!x.sender)
+      return;
+    using state_type = typename detail::state_type_of<Base>::type;
+    caf::message reply;
+    if constexpr (!std::is_void_v<state_type>) {
+      if constexpr (troupe::detail::json_inspectable<state_type>::value)
+        reply = caf::make_message(to_json_state(this->state));
+      else
+        reply = caf::make_message(
+          make_error(errc::bad_request, "the state type of this actor has no inspect overload"));
+    } else {
+      reply = caf::make_message(
+        make_error(errc::bad_request, "this actor has no state to inspect (not a stateful actor)"));
+    }
+    auto id = x.mid.is_request() ? x.mid.response_id() : caf::make_message_id();
+    x.sender->enqueue(caf::make_mailbox_element(caf::actor_cast<caf::strong_actor_ptr>(this), id,
+                                                {}, std::move(reply)),
+                      this->context());
   }
 };
 

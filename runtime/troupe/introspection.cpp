@@ -1,6 +1,8 @@
 #include "troupe/introspection.hpp"
 
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <unistd.h>
 
 #include "caf/event_based_actor.hpp"
@@ -15,6 +17,11 @@ namespace troupe {
 namespace {
 
 using status_atom = caf::atom_constant<caf::atom("status")>;
+
+/// How long a report waits for a supervisor or relay. A supervisor restarting a child on a node
+/// that is down may be busy for seconds; the report then shows it as null rather than arriving
+/// after the asker (the web view waits 700 ms) gave up on the whole node.
+constexpr auto status_wait = std::chrono::milliseconds{500};
 
 } // namespace
 
@@ -39,13 +46,70 @@ std::string json_escape(const std::string& x) {
   return out;
 }
 
+std::string process_json(int64_t started_ms) {
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  long threads = 0;
+  long rss_pages = 0;
+  if (auto* f = std::fopen("/proc/self/stat", "r")) {
+    char buf[1024];
+    auto n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    // Fields after the command name, which may contain spaces: start after the last ')'.
+    if (auto* p = std::strrchr(buf, ')'))
+      std::sscanf(p + 2,
+                  "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld %*d "
+                  "%*u %*u %ld",
+                  &utime, &stime, &threads, &rss_pages);
+  }
+  auto ticks = ::sysconf(_SC_CLK_TCK);
+  auto page = ::sysconf(_SC_PAGESIZE);
+  auto cpu_ms = ticks > 0 ? (utime + stime) * 1000 / static_cast<unsigned long long>(ticks) : 0;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  return "{\"cpu_ms\":" + std::to_string(cpu_ms)
+         + ",\"rss_bytes\":" + std::to_string(static_cast<long long>(rss_pages) * page)
+         + ",\"threads\":" + std::to_string(threads) + ",\"started_ms\":"
+         + std::to_string(started_ms) + ",\"now_ms\":" + std::to_string(now) + "}";
+}
+
+std::string to_json(const bridges_report& x) {
+  std::string out = "{\"queue_depth\":" + std::to_string(x.queue_depth)
+                    + ",\"bad_frames\":" + std::to_string(x.bad_frames) + ",\"peers\":[";
+  bool first = true;
+  for (auto& p : x.peers) {
+    out += first ? "" : ",";
+    first = false;
+    out += "{\"peer\":\"" + json_escape(p.peer) + "\",\"transport\":\"" + json_escape(p.transport)
+           + "\",\"connected\":" + (p.connected ? "true" : "false") + ",\"frames_in\":"
+           + std::to_string(p.frames_in) + ",\"frames_out\":" + std::to_string(p.frames_out)
+           + ",\"bytes_in\":" + std::to_string(p.bytes_in)
+           + ",\"bytes_out\":" + std::to_string(p.bytes_out)
+           + ",\"errors\":" + std::to_string(p.errors) + ",\"dropped\":" + std::to_string(p.dropped)
+           + ",\"pending\":" + std::to_string(p.pending_requests) + ",\"rtt_last_us\":"
+           + std::to_string(p.rtt_last_us) + ",\"rtt_sum_us\":" + std::to_string(p.rtt_sum_us)
+           + ",\"rtt_count\":" + std::to_string(p.rtt_count) + ",\"rtt_buckets\":[";
+    for (size_t i = 0; i < p.rtt_buckets.size(); ++i)
+      out += (i > 0 ? "," : "") + std::to_string(p.rtt_buckets[i]);
+    out += "]}";
+  }
+  return out + "]}";
+}
+
 caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
                            std::string app, std::string app_hash, std::vector<actor_report> actors,
                            std::vector<std::pair<std::string, caf::actor>> supervisors,
                            std::vector<std::pair<std::string, caf::actor>> relays,
                            std::function<caf::expected<caf::actor>(const std::string&)> spawn,
-                           std::function<std::vector<name_stats>()> names) {
+                           std::function<std::vector<name_stats>()> names,
+                           const remote_nodes* remote) {
   auto& st = self->state;
+  st.remote = remote;
+  st.started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
   st.supervisors = std::move(supervisors);
   st.relays = std::move(relays);
   st.spawn = std::move(spawn);
@@ -99,7 +163,8 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
                  + ",\"retried\":" + std::to_string(n.retried) + ",\"held\":"
                  + std::to_string(n.held) + ",\"why\":\"" + json_escape(n.why) + "\"}";
         }
-      out += "]";
+      out += "],\"process\":" + process_json(s.started_ms)
+             + ",\"bridges\":" + to_json(s.remote ? s.remote->report() : bridges_report{});
       // Ask every supervisor and relay; answer once all replied (or failed), in order.
       struct pending {
         caf::typed_response_promise<std::string> rp;
@@ -132,7 +197,7 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
           finish();
       };
       for (size_t i = 0; i < s.supervisors.size(); ++i)
-        self->request(s.supervisors[i].second, std::chrono::seconds{1}, status_atom::value)
+        self->request(s.supervisors[i].second, status_wait, status_atom::value)
           .then(
             [p, i, done](std::string& json) {
               p->sups[i] = std::move(json);
@@ -140,7 +205,7 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
             },
             [done](caf::error&) { done(); });
       for (size_t i = 0; i < s.relays.size(); ++i)
-        self->request(s.relays[i].second, std::chrono::seconds{1}, relay_stat_atom::value)
+        self->request(s.relays[i].second, status_wait, relay_stat_atom::value)
           .then(
             [p, i, done, name = s.relays[i].first](uint64_t fwd, uint64_t refused, uint64_t,
                                                    int64_t depth, int64_t handled) {

@@ -12,6 +12,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "troupe/name_handle.hpp"
+#include "troupe/remote.hpp"
 
 namespace troupe {
 
@@ -43,6 +44,10 @@ struct introspector_state {
   std::function<caf::expected<caf::actor>(const std::string&)> spawn;
   /// The node's handles to names hosted elsewhere (`node::remote_names`).
   std::function<std::vector<name_stats>()> names;
+  /// The node's bridges, asked for their counters; null when the node has none.
+  const remote_nodes* remote = nullptr;
+  /// When the introspector (that is: the node) started, in Unix milliseconds.
+  int64_t started_ms = 0;
 
   static inline const char* name = "introspector";
 };
@@ -56,7 +61,12 @@ struct introspector_state {
 /// while its actor was down; `mailbox` and `handled`: the mailbox depth and handled messages of
 /// the actor, null unless it is local and was spawned with `spawn_counted`), where
 /// each supervisor status is what the supervisor itself reports (see `to_json` in
-/// supervisor.hpp; a supervisor that does not answer within 1 s shows as `null`). Monitors every
+/// supervisor.hpp; a supervisor that does not answer within 500 ms shows as `null`), plus
+/// `"process": {"cpu_ms", "rss_bytes", "threads", "started_ms", "now_ms"}` (CPU time used by the
+/// process so far, resident memory, node start and report time in Unix ms) and `"bridges":
+/// {"queue_depth", "bad_frames", "peers": [{"peer", "transport", "connected", "frames_in",
+/// "frames_out", "bytes_in", "bytes_out", "errors", "dropped", "pending", "rtt_last_us",
+/// "rtt_sum_us", "rtt_count", "rtt_buckets": [...]}]}` (see `bridge_report`). Monitors every
 /// unsupervised actor it reports so that a terminated one shows as down with its exit reason.
 ///
 /// Also answers `(spawn, std::string name)` with the handle of a freshly spawned actor `name`:
@@ -66,12 +76,19 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
                            std::vector<std::pair<std::string, caf::actor>> supervisors,
                            std::vector<std::pair<std::string, caf::actor>> relays,
                            std::function<caf::expected<caf::actor>(const std::string&)> spawn,
-                           std::function<std::vector<name_stats>()> names = nullptr);
+                           std::function<std::vector<name_stats>()> names = nullptr,
+                           const remote_nodes* remote = nullptr);
 
 /// `(spawn, name)`: the request a supervisor sends to the introspection actor of a child's node.
 using remote_spawn_atom = caf::atom_constant<caf::atom("spawn")>;
 
 /// Escapes `x` for use inside a JSON string literal.
 std::string json_escape(const std::string& x);
+
+/// Renders the `"process"` member of a status report for this process.
+std::string process_json(int64_t started_ms);
+
+/// Renders `x` as the `"bridges"` member of a status report.
+std::string to_json(const bridges_report& x);
 
 } // namespace troupe

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "troupe/duration.hpp"
+#include "troupe/events.hpp"
 
 namespace troupe {
 
@@ -27,6 +28,8 @@ struct child {
   std::string node;
   pid_t pid = -1;
   bool alive = false;
+  /// Dead and being started again.
+  bool restarting = false;
   long restarts = 0;
   std::string last_exit;
 };
@@ -44,7 +47,8 @@ void publish(const app_spec& app, const std::vector<child>& children) {
   info.pid = getpid();
   for (auto& c : children)
     info.nodes.push_back({c.node, c.alive ? static_cast<long>(c.pid) : 0L, c.restarts,
-                          c.alive ? "running" : "stopped", c.last_exit});
+                          c.alive ? "running" : (c.restarting ? "restarting" : "stopped"),
+                          c.last_exit});
   write_run_file(app.run_file(), info);
 }
 
@@ -160,6 +164,7 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
   }
   log.info("launcher: app {} (hash {}) from {}; nodes read {}", app.name, app.hash, app.file,
            snapshot);
+  open_events(app, "launcher");
   std::vector<child> children;
   // A node that hosts actors supervised from another node starts before that node.
   for (auto& name : app.node_start_order()) {
@@ -173,11 +178,13 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
       ::unlink(snapshot.c_str());
       return 1;
     }
-    children.push_back({n.name, pid, true, 0, {}});
+    children.push_back({n.name, pid, true, false, 0, {}});
     log.info("launcher: node {} ready (pid {})", n.name, pid);
+    emit_event("node_started", {{"node", n.name}, {"pid", pid}});
     publish(app, children);
   }
   log.info("launcher: app {} running with {} nodes", app.name, children.size());
+  emit_event("app_started", {{"nodes", children.size()}, {"pid", ::getpid()}});
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -203,6 +210,7 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
           continue;
         c.alive = false;
         c.last_exit = describe_status(status);
+        emit_event("node_lost", {{"node", c.node}, {"pid", pid}, {"reason", c.last_exit}});
         auto now = std::chrono::steady_clock::now();
         restarts.erase(std::remove_if(restarts.begin(), restarts.end(),
                                       [&](auto t) { return now - t > app.launcher.within; }),
@@ -212,6 +220,8 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
                     "within {}): stopping the app",
                     c.node, pid, describe_status(status), restarts.size(),
                     to_string_duration(app.launcher.within));
+          emit_event("launcher_gave_up",
+                     {{"node", c.node}, {"reason", "restart intensity exceeded"}});
           running = false;
           rc = 1;
           break;
@@ -220,9 +230,13 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
         log.warn("launcher: node {} (pid {}) {}; restarting it", c.node, pid,
                  describe_status(status));
         remove_ipc_file(app, c.node);
+        c.restarting = true;
+        publish(app, children); // "restarting" while the node starts (and becomes ready)
         auto fresh = start_node(app, opts, c.node, snapshot, log);
+        c.restarting = false;
         if (fresh < 0) {
           log.error("launcher: node {} could not be restarted; stopping the app", c.node);
+          emit_event("launcher_gave_up", {{"node", c.node}, {"reason", "restart failed"}});
           running = false;
           rc = 1;
           break;
@@ -231,6 +245,7 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
         c.alive = true;
         ++c.restarts;
         log.warn("launcher: node {} restarted (pid {}, restart {})", c.node, fresh, c.restarts);
+        emit_event("node_restarted", {{"node", c.node}, {"pid", fresh}, {"restarts", c.restarts}});
       }
       publish(app, children);
     }
@@ -242,6 +257,7 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
   ::unlink(app.run_file().c_str());
   ::unlink(snapshot.c_str());
   log.info("launcher: app {} stopped", app.name);
+  emit_event("app_stopped", {{"status", rc}});
   return rc;
 }
 

@@ -294,7 +294,7 @@ caf::error node::start() {
     introspector, name_, app_.name, app_.hash, std::move(reports), std::move(supervisors),
     std::move(relays),
     std::function<caf::expected<caf::actor>(const std::string&)>{std::move(spawn_for_peer)},
-    std::function<std::vector<name_stats>()>{[this] { return remote_names(); }});
+    std::function<std::vector<name_stats>()>{[this] { return remote_names(); }}, remote_.get());
   // Keep the bridges this node opens to the nodes it works with (references or supervision in
   // either direction) up for good: a peer that is the one to be connected to learns of this node
   // only that way, also after either of them restarted.

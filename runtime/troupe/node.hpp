@@ -143,6 +143,12 @@ public:
     return log_;
   }
 
+  /// Returns the node's introspection actor (see introspection.hpp); invalid before `start`.
+  caf::actor introspection_actor() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return introspector_;
+  }
+
   /// Returns the name registry.
   const troupe::registry& names() const {
     return registry_;

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "caf/actor.hpp"
 #include "caf/error.hpp"
@@ -18,6 +21,41 @@ class logger;
 namespace troupe {
 
 struct app_spec;
+
+/// Upper bounds (µs, inclusive) of the buckets of bridge round-trip histograms; values above the
+/// last bound fall into one more bucket.
+inline constexpr std::array<uint64_t, 14> rtt_bucket_bounds_us{
+  50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000};
+
+/// The counters of one bridge (one peer session) as introspection reports them.
+struct bridge_report {
+  std::string peer;
+  /// tcp, ipc, shm, or "?" when the app file does not say (e.g. a `troupe call` node).
+  std::string transport;
+  bool connected = false;
+  uint64_t frames_in = 0;
+  uint64_t frames_out = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t errors = 0;
+  uint64_t dropped = 0;
+  uint64_t pending_requests = 0;
+  /// Heartbeat round trips: the last one, their sum and count, and per-bucket counts (not
+  /// cumulative; `rtt_bucket_bounds_us.size() + 1` entries, or none).
+  uint64_t rtt_last_us = 0;
+  uint64_t rtt_sum_us = 0;
+  uint64_t rtt_count = 0;
+  std::vector<uint64_t> rtt_buckets;
+};
+
+/// All bridges of a node.
+struct bridges_report {
+  /// Frames accepted for sending and not yet handed to the socket layer (all peers).
+  uint64_t queue_depth = 0;
+  /// Frames rejected before they could be attributed to a peer.
+  uint64_t bad_frames = 0;
+  std::vector<bridge_report> peers;
+};
 
 /// A node's connections to the other nodes of its app, as the node sees them. The runtime knows
 /// only this interface; `troupe::bridges` implements it, and the program wires the two together
@@ -45,6 +83,11 @@ public:
 
   /// Closes every bridge (peers see a clean goodbye); bounded in time; idempotent.
   virtual void stop() = 0;
+
+  /// Returns the counters of the bridges (for introspection and metrics); empty by default.
+  virtual bridges_report report() const {
+    return {};
+  }
 };
 
 /// Everything a `remote_nodes` implementation needs from its node.

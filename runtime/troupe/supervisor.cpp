@@ -15,6 +15,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "troupe/errc.hpp"
+#include "troupe/events.hpp"
 #include "troupe/introspection.hpp"
 #include "troupe/logging.hpp"
 #include "troupe/relay.hpp"
@@ -198,6 +199,11 @@ caf::error start_child(self_ptr self, size_t i) {
     self->send(c.spec.relay, relay_set_atom::value, c.actor);
   st.log->info("supervisor {}: started {} (actor {}, restarts {})", st.sup, c.spec.name,
                c.actor.id(), c.restarts);
+  if (c.restarts > 0)
+    emit_event("child_restarted", {{"supervisor", st.sup},
+                                   {"child", c.spec.name},
+                                   {"restarts", c.restarts},
+                                   {"actor", c.actor.id()}});
   return {};
 }
 
@@ -312,6 +318,7 @@ void on_failure(self_ptr self, size_t i, const caf::error& reason) {
                + " restarts in " + to_string_duration(st.within)
                + " (last: " + st.children[i].spec.name + ": " + describe(reason) + ")";
     st.log->error("supervisor {}; stopping all children", ctx);
+    emit_event("supervisor_gave_up", {{"supervisor", st.sup}, {"reason", ctx}});
     shutdown(self, make_error(errc::invalid_state, std::move(ctx)));
     return;
   }
@@ -373,6 +380,8 @@ void start_group(self_ptr self, uint64_t gen) {
     c.start_gen = 0;
     if (auto err = start_child(self, j)) {
       st.log->error("supervisor {}: restart of {} failed: {}", st.sup, c.spec.name, describe(err));
+      emit_event("child_start_failed",
+                 {{"supervisor", st.sup}, {"child", c.spec.name}, {"reason", describe(err)}});
       // Reschedules this child and, per the strategy, those after it in this group.
       on_failure(self, j, err);
       return;
@@ -438,6 +447,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       return;
     }
     s.log->warn("supervisor {}: {} terminated: {}", s.sup, it->spec.name, describe(dm.reason));
+    emit_event("child_exited",
+               {{"supervisor", s.sup}, {"child", it->spec.name}, {"reason", it->last_exit}});
     if (s.shutting_down) {
       set_state(*it, self, child_state::stopped);
       return;
@@ -456,6 +467,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       auto ctx
         = st.sup + ": child " + st.children[i].spec.name + " failed to start: " + describe(err);
       st.log->error("supervisor {}", ctx);
+      emit_event("supervisor_gave_up", {{"supervisor", st.sup}, {"reason", ctx}});
       shutdown(self, make_error(errc::invalid_state, std::move(ctx)));
       break;
     }

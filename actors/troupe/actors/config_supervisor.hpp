@@ -6,9 +6,11 @@
 #include "caf/actor.hpp"
 #include "caf/actor_clock.hpp"
 #include "caf/fwd.hpp"
+#include "caf/meta/type_name.hpp"
 #include "caf/stateful_actor.hpp"
 
 #include "troupe/duration.hpp"
+#include "troupe/state_json.hpp"
 
 namespace spdlog {
 class logger;
@@ -38,6 +40,15 @@ struct config_supervisor_state {
 
   static inline const char* name = "config_supervisor";
 };
+
+/// What `troupe inspect` shows of a config supervisor.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, config_supervisor_state& x) {
+  return f(caf::meta::type_name("config_supervisor_state"),
+           field_names("driver initialized reloading reloads calc_fails idle_before_reload "
+                       "driver_down"),
+           x.driver, x.initialized, x.reloading, x.reloads, x.calc_fails, x.idle, x.driver_down);
+}
 
 /// The slow-config state machine (the seed's `service.py`) in front of a `mylib_driver`.
 ///

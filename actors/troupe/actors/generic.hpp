@@ -5,7 +5,10 @@
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
+#include "caf/meta/type_name.hpp"
 #include "caf/stateful_actor.hpp"
+
+#include "troupe/state_json.hpp"
 
 namespace troupe::actors {
 
@@ -25,6 +28,12 @@ struct watcher_state {
 
   static inline const char* name = "watcher";
 };
+
+/// What `troupe inspect` shows of a watcher.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, watcher_state& x) {
+  return f(caf::meta::type_name("watcher_state"), field_names("target events"), x.target, x.events);
+}
 
 /// Monitors `target` (and links to it, trapping the exit, when `link` is true) and records what
 /// it observes; `(status)` → a string: "watching" or the events joined by "; ".

@@ -4,7 +4,10 @@
 #include <memory>
 
 #include "caf/fwd.hpp"
+#include "caf/meta/type_name.hpp"
 #include "caf/stateful_actor.hpp"
+
+#include "troupe/state_json.hpp"
 
 namespace spdlog {
 class logger;
@@ -34,6 +37,12 @@ struct mylib_driver_state {
 
   static inline const char* name = "mylib_driver";
 };
+
+/// What `troupe inspect` shows of a driver (between two of its calls into the library).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mylib_driver_state& x) {
+  return f(caf::meta::type_name("mylib_driver_state"), field_names("initialized"), x.initialized);
+}
 
 /// The only actor that calls the vendor library. Spawn it `detached`: its handlers, and the state
 /// destructor that `uninit`s a still-initialized library, all run on the actor's own thread, which

@@ -38,6 +38,7 @@
 #include "troupe/bridges/multi_transport.hpp"
 #include "troupe/bridges/proxy.hpp"
 #include "troupe/errc.hpp"
+#include "troupe/events.hpp"
 
 namespace troupe::detail {
 
@@ -340,6 +341,13 @@ struct io_unit_pool {
 
 std::atomic<uint64_t> next_hub_id{1};
 
+/// Microseconds of the steady clock: the timestamp of heartbeat probes (never 0).
+uint64_t steady_us() {
+  auto t = std::chrono::steady_clock::now().time_since_epoch();
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(t).count())
+         | 1u;
+}
+
 std::vector<char> make_frame(frame_kind kind, caf::actor_id sender, caf::actor_id receiver,
                              uint64_t mid) {
   std::vector<char> frame;
@@ -571,6 +579,11 @@ public:
       ps.errors = p->counters.errors.load();
       ps.dropped = p->counters.dropped.load();
       ps.pending_requests = p->pending_requests();
+      ps.rtt_last_us = p->counters.rtt_last_us.load();
+      ps.rtt_sum_us = p->counters.rtt_sum_us.load();
+      ps.rtt_count = p->counters.rtt_count.load();
+      for (auto& b : p->counters.rtt_buckets)
+        ps.rtt_buckets.push_back(b.load());
       result.proxies += proxies_.count_proxies(p->node());
       result.peers.emplace_back(std::move(ps));
     }
@@ -675,7 +688,7 @@ public:
       case frame_kind::unlink: handle_link(p, *env, env->kind == frame_kind::link); break;
       case frame_kind::lookup: handle_lookup(p, *env); break;
       case frame_kind::lookup_reply: handle_lookup_reply(p, *env); break;
-      case frame_kind::heartbeat: break;
+      case frame_kind::heartbeat: handle_heartbeat(p, *env); break;
       case frame_kind::goodbye:
         if (env->mid == 0) {
           // Confirm (mid 1), so that the closing side can close its socket without losing frames.
@@ -717,7 +730,8 @@ public:
         peer_lost(p, "heartbeat timeout");
       } else if (now - p->last_heartbeat >= opts_.heartbeat_interval) {
         p->last_heartbeat = now;
-        auto frame = make_frame(frame_kind::heartbeat, 0, 0, 0);
+        // A probe: mid carries our clock (µs), the peer echoes it (see handle_heartbeat).
+        auto frame = make_frame(frame_kind::heartbeat, 0, 0, steady_us());
         bridges::encode_nil_body(frame);
         static_cast<void>(p->send(std::move(frame)));
       }
@@ -972,6 +986,7 @@ private:
     if (!ack)
       send_hello(conn, true);
     std::string how = "incoming";
+    bool again = false;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       by_conn_[conn] = p;
@@ -979,6 +994,7 @@ private:
       conn_gen_.fetch_add(1, std::memory_order_release);
       by_node_[p->node()] = p;
       by_name_[p->name()] = p;
+      again = !ever_connected_.insert(p->name()).second;
       if (ack) {
         auto o = outgoing_.find(conn);
         if (o != outgoing_.end()) {
@@ -989,6 +1005,8 @@ private:
     }
     cv_.notify_all();
     log_->info("[{}] session with {} established ({})", name_, p->name(), how);
+    emit_event(again ? "peer_reconnected" : "peer_connected",
+               {{"node", name_}, {"peer", p->name()}, {"how", how}});
   }
 
   caf::strong_actor_ptr resolve_sender(const std::shared_ptr<peer>& p,
@@ -1205,6 +1223,20 @@ private:
     lookups_.erase(i);
   }
 
+  /// A heartbeat with `mid != 0` is a probe (sender 0), answered by an echo (sender 1) carrying
+  /// the same `mid`; an echo gives the round trip. Plain heartbeats (mid 0) need no answer.
+  void handle_heartbeat(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
+    if (env.mid == 0)
+      return;
+    if (env.sender == 0) {
+      auto echo = make_frame(frame_kind::heartbeat, 1, 0, env.mid);
+      bridges::encode_nil_body(echo);
+      static_cast<void>(p->send(std::move(echo)));
+    } else if (auto now = steady_us(); now >= env.mid) {
+      p->counters.record_rtt(now - env.mid);
+    }
+  }
+
   void peer_lost(const std::shared_ptr<peer>& p, const std::string& why) {
     peer::pending_list pending;
     auto reason = make_error(errc::peer_lost, "node " + p->name() + ": " + why);
@@ -1212,6 +1244,7 @@ private:
       return;
     log_->info("[{}] session with {} lost: {} ({} pending requests failed)", name_, p->name(), why,
                pending.size());
+    emit_event("peer_lost", {{"node", name_}, {"peer", p->name()}, {"reason", why}});
     auto conn = p->conn();
     std::string reconnect_to;
     {
@@ -1313,6 +1346,8 @@ private:
   /// Nodes reached through a peer (routed proxies), by the peer's node.
   std::map<caf::node_id, std::set<caf::node_id>> routed_via_;
   std::unordered_map<std::string, std::shared_ptr<peer>> by_name_;
+  /// Names of every peer that ever had a session (tells a reconnect from a first connect).
+  std::set<std::string> ever_connected_;
   std::unordered_map<conn_id, outgoing> outgoing_;
   /// Connections whose session ended; their late frames are dropped quietly.
   std::unordered_set<conn_id> ended_;

@@ -63,6 +63,11 @@ struct peer_stats {
   uint64_t dropped = 0;
   /// Requests to this peer still waiting for their response.
   uint64_t pending_requests = 0;
+  /// Round trips of heartbeat probes (see `detail::peer_counters`).
+  uint64_t rtt_last_us = 0;
+  uint64_t rtt_sum_us = 0;
+  uint64_t rtt_count = 0;
+  std::vector<uint64_t> rtt_buckets;
 };
 
 /// Counters of a hub.

@@ -14,8 +14,9 @@ std::chrono::milliseconds ms(timespan x) {
 
 class hub_nodes : public remote_nodes {
 public:
-  hub_nodes(caf::actor_system& sys, std::string node, hub_options opts, hub::name_resolver resolve)
-    : hub_(sys, std::move(node), std::move(opts), std::move(resolve)) {
+  hub_nodes(caf::actor_system& sys, std::string node, const app_spec& app, hub_options opts,
+            hub::name_resolver resolve)
+    : node_(node), app_(app), hub_(sys, std::move(node), std::move(opts), std::move(resolve)) {
     // nop
   }
 
@@ -52,7 +53,40 @@ public:
     hub_.stop();
   }
 
+  bridges_report report() const override {
+    auto st = hub_.stats();
+    bridges_report result;
+    result.queue_depth = st.queue_depth;
+    result.bad_frames = st.bad_frames;
+    for (auto& p : st.peers) {
+      bridge_report r;
+      r.peer = p.node;
+      // Whichever side opened the bridge, it runs over the endpoint of the listening side.
+      auto ep = app_.endpoint_for(node_, p.node);
+      if (ep.empty())
+        ep = app_.endpoint_for(p.node, node_);
+      auto colon = ep.find("://");
+      r.transport = colon == std::string::npos ? std::string{"?"} : ep.substr(0, colon);
+      r.connected = p.connected;
+      r.frames_in = p.frames_in;
+      r.frames_out = p.frames_out;
+      r.bytes_in = p.bytes_in;
+      r.bytes_out = p.bytes_out;
+      r.errors = p.errors;
+      r.dropped = p.dropped;
+      r.pending_requests = p.pending_requests;
+      r.rtt_last_us = p.rtt_last_us;
+      r.rtt_sum_us = p.rtt_sum_us;
+      r.rtt_count = p.rtt_count;
+      r.rtt_buckets = p.rtt_buckets;
+      result.peers.push_back(std::move(r));
+    }
+    return result;
+  }
+
 private:
+  std::string node_;
+  app_spec app_;
   hub hub_;
 };
 
@@ -69,7 +103,7 @@ caf::expected<std::unique_ptr<remote_nodes>> make_remote_nodes(const remote_cont
   opts.shm.ring_capacity = ctx.app.bridges.shm_ring_size;
   opts.shm.wait.spin = ctx.app.bridges.shm_spin;
   return std::unique_ptr<remote_nodes>{
-    new hub_nodes(ctx.system, ctx.node, std::move(opts), ctx.resolve_local)};
+    new hub_nodes(ctx.system, ctx.node, ctx.app, std::move(opts), ctx.resolve_local)};
 }
 
 } // namespace troupe::bridges

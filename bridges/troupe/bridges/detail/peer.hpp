@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "caf/node_id.hpp"
 
 #include "troupe/bridges/transport.hpp"
+#include "troupe/remote.hpp"
 
 namespace troupe::detail {
 
@@ -28,6 +30,23 @@ struct peer_counters {
   std::atomic<uint64_t> bytes_out{0};
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> dropped{0};
+  /// Round trips of heartbeat probes: last, sum and count, and a histogram with the bucket
+  /// bounds `troupe::rtt_bucket_bounds_us` (one extra bucket for larger values, not cumulative).
+  std::atomic<uint64_t> rtt_last_us{0};
+  std::atomic<uint64_t> rtt_sum_us{0};
+  std::atomic<uint64_t> rtt_count{0};
+  std::array<std::atomic<uint64_t>, rtt_bucket_bounds_us.size() + 1> rtt_buckets{};
+
+  /// Records the round trip of one heartbeat probe.
+  void record_rtt(uint64_t us) noexcept {
+    rtt_last_us.store(us, std::memory_order_relaxed);
+    rtt_sum_us.fetch_add(us, std::memory_order_relaxed);
+    rtt_count.fetch_add(1, std::memory_order_relaxed);
+    size_t i = 0;
+    while (i < rtt_bucket_bounds_us.size() && us > rtt_bucket_bounds_us[i])
+      ++i;
+    rtt_buckets[i].fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 /// One established session with a remote node, shared by the hub and every proxy of that node.
