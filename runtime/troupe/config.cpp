@@ -1,8 +1,8 @@
 #include "troupe/config.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <set>

@@ -54,8 +54,8 @@ struct introspector_state {
 
 /// Answers `(status)` with a JSON object describing the node: `{"node", "app", "app_hash", "pid",
 /// "actors": [{"name", "type", "id", "state", "mailbox", "handled"}], "names": [{"name", "home",
-/// "state", "epoch", "forwarded", "refused", "dropped", "retried", "held", "why"}] (this node's handles to
-/// names hosted on other nodes, see `name_handle`), "supervisors":
+/// "state", "epoch", "forwarded", "refused", "dropped", "retried", "held", "why"}] (this node's
+/// handles to names hosted on other nodes, see `name_handle`), "supervisors":
 /// [SUPERVISOR_STATUS...], "relays": [{"name", "forwarded", "refused", "mailbox", "handled"}]}`
 /// (`forwarded`: messages delivered through each supervised name; `refused`: requests refused
 /// while its actor was down; `mailbox` and `handled`: the mailbox depth and handled messages of

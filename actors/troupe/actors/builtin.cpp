@@ -10,11 +10,11 @@
 #include "troupe/actors/flight_worker.hpp"
 #include "troupe/actors/generic.hpp"
 #include "troupe/actors/single_flight.hpp"
-#include "troupe/errc.hpp"
-#include "troupe/node.hpp"
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
 #include "troupe/counted_actor.hpp"
+#include "troupe/errc.hpp"
+#include "troupe/node.hpp"
 
 namespace troupe::actors {
 
@@ -104,7 +104,6 @@ void add_flight_types(catalog& types) {
     },
   });
 }
-
 
 void add_builtin_types(catalog& types) {
   add_flight_types(types);
