@@ -355,6 +355,7 @@ public:
     topts.max_frame_size = opts_.max_frame_size;
     topts.max_queued_frames = opts_.max_queued_frames;
     topts.max_queued_bytes = opts_.max_queued_bytes;
+    topts.logger = log_;
     topts.tick_interval
       = std::max(std::chrono::milliseconds{5},
                  std::min(std::chrono::milliseconds{50}, opts_.heartbeat_interval / 2));

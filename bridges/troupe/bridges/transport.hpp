@@ -3,11 +3,16 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "caf/error.hpp"
 #include "caf/expected.hpp"
+
+namespace spdlog {
+class logger;
+} // namespace spdlog
 
 namespace troupe::bridges {
 
@@ -42,6 +47,18 @@ struct transport_options {
   std::chrono::milliseconds tick_interval{50};
   /// How long `stop` keeps flushing queued frames before closing.
   std::chrono::milliseconds flush_timeout{250};
+  /// Per-peer share of the outbound bounds: one peer that does not read its replies may hold at
+  /// most this many queued frames (and `max_queued_bytes_per_peer` bytes); sends beyond it fail
+  /// with `errc::overloaded` for that peer only, and its inbound frames are dropped unread until
+  /// its backlog halves, so it can never use up the budget of the others.
+  size_t max_queued_frames_per_peer = 10000;
+  /// Byte bound of one peer's backlog (see `max_queued_frames_per_peer`).
+  size_t max_queued_bytes_per_peer = size_t{64} << 20;
+  /// A peer whose backlog stays over its budget this long is disconnected (with a log line).
+  std::chrono::milliseconds stalled_peer_timeout{5000};
+  /// Where transport events that no listener callback carries (a peer dropped for flooding, a
+  /// corrupt shared-memory session, a foreign segment) are logged; spdlog's default if null.
+  std::shared_ptr<spdlog::logger> logger;
 };
 
 /// Moves opaque frames between nodes. One I/O thread per transport owns all sockets; every public
