@@ -19,6 +19,8 @@
 
 #include "troupe/errc.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace troupe::bridges {
 
 transport_listener::~transport_listener() {
@@ -41,7 +43,8 @@ caf::expected<int> make_eventfd() {
 
 class zmq_transport final : public transport {
 public:
-  explicit zmq_transport(transport_options opts) : opts_(opts) {
+  explicit zmq_transport(transport_options opts)
+    : opts_(opts), log_(opts_.logger ? opts_.logger : spdlog::default_logger()) {
     // nop
   }
 
@@ -116,6 +119,7 @@ public:
         c.dealer = std::move(sock);
         c.monitor = std::move(mon);
         c.endpoint = endpoint;
+        c.budget = add_budget(id);
         return id;
       } catch (const zmq::error_t& e) {
         return make_error(errc::system_error, "connect " + endpoint + ": " + e.what());
@@ -142,7 +146,21 @@ public:
         queued_bytes_.fetch_sub(size);
         return make_error(errc::invalid_state, "transport stopped");
       }
-      inbox_.push_back(item{conn, std::move(frame), nullptr});
+      std::shared_ptr<peer_budget> b;
+      if (auto i = budgets_.find(conn); i != budgets_.end()) {
+        b = i->second;
+        // One peer that does not read may use up its own share, never the others'.
+        if (b->frames.load() >= opts_.max_queued_frames_per_peer
+            || b->bytes.load() + size > opts_.max_queued_bytes_per_peer) {
+          b->over.store(true);
+          queued_frames_.fetch_sub(1);
+          queued_bytes_.fetch_sub(size);
+          return make_error(errc::overloaded, "outbound queue of this peer full");
+        }
+        b->frames.fetch_add(1);
+        b->bytes.fetch_add(size);
+      }
+      inbox_.push_back(item{conn, std::move(frame), nullptr, std::move(b)});
     }
     wake();
     return caf::none;
@@ -173,10 +191,24 @@ public:
   }
 
 private:
+  /// What one peer has queued; shared by `send` (any thread, under `mtx_`) and the I/O thread.
+  struct peer_budget {
+    std::atomic<size_t> frames{0};
+    std::atomic<size_t> bytes{0};
+    /// Set by `send` when the peer's share is used up; cleared once its backlog halved.
+    std::atomic<bool> over{false};
+
+    void release(size_t size) {
+      frames.fetch_sub(1);
+      bytes.fetch_sub(size);
+    }
+  };
+
   struct item {
     conn_id conn;
     std::vector<char> frame;
     std::function<void()> cmd;
+    std::shared_ptr<peer_budget> budget;
   };
 
   struct connection {
@@ -187,7 +219,72 @@ private:
     std::string routing_id; // set for peers accepted by the ROUTER
     std::string endpoint;
     std::deque<std::vector<char>> backlog; // frames the socket refused with EAGAIN
+    std::shared_ptr<peer_budget> budget;
+    // Over budget: since when, and how many of its frames were dropped unread meanwhile.
+    std::chrono::steady_clock::time_point over_since{};
+    uint64_t dropped_in = 0;
+    // A ROUTER peer whose pipe is full: retry at `retry_at` with a growing back-off (the ROUTER
+    // socket reports POLLOUT whenever any peer can take frames, so polling for it would spin).
+    std::chrono::steady_clock::time_point retry_at{};
+    std::chrono::microseconds backoff{0};
   };
+
+  std::shared_ptr<peer_budget> add_budget(conn_id id) {
+    auto b = std::make_shared<peer_budget>();
+    std::lock_guard<std::mutex> guard{mtx_};
+    budgets_[id] = b;
+    return b;
+  }
+
+  std::string peer_label(conn_id id, const connection& c) const {
+    return c.endpoint.empty() ? "accepted connection " + std::to_string(id)
+                              : "connection " + std::to_string(id) + " to " + c.endpoint;
+  }
+
+  // Called on the I/O thread: drops frames of a peer over its budget (reads them, does not
+  // decode them) and disconnects one that stays over it for `stalled_peer_timeout`.
+  // Returns true when the frames of `c` are to be dropped.
+  bool throttled(conn_id id, connection& c, std::chrono::steady_clock::time_point now) {
+    if (!c.budget || !c.budget->over.load(std::memory_order_relaxed)) {
+      if (c.over_since != std::chrono::steady_clock::time_point{}) {
+        log_->info("[zmq] peer on {} reads again; {} of its frames were dropped meanwhile",
+                   peer_label(id, c), c.dropped_in);
+        c.over_since = {};
+        c.dropped_in = 0;
+      }
+      return false;
+    }
+    if (c.over_since == std::chrono::steady_clock::time_point{}) {
+      c.over_since = now;
+      log_->warn("[zmq] peer on {} does not read its replies ({} frames queued for it, over its "
+                 "budget): its frames are dropped until it catches up",
+                 peer_label(id, c), c.budget->frames.load());
+    }
+    return true;
+  }
+
+  void check_stalled(std::chrono::steady_clock::time_point now) {
+    std::vector<conn_id> stalled;
+    for (auto& [id, c] : conns_) {
+      throttled(id, c, now);
+      if (c.over_since != std::chrono::steady_clock::time_point{}
+          && now - c.over_since > opts_.stalled_peer_timeout)
+        stalled.push_back(id);
+    }
+    for (auto id : stalled) {
+      auto& c = conns_[id];
+      log_->warn("[zmq] peer on {} did not read its replies for {} ms ({} frames dropped): "
+                 "disconnected",
+                 peer_label(id, c), opts_.stalled_peer_timeout.count(), c.dropped_in);
+      // A ROUTER cannot close one peer's pipe: close_conn ignores its routing id for a while.
+      close_conn(id);
+      if (listener_)
+        listener_->on_unreachable(id);
+    }
+  }
+
+  static constexpr size_t max_banned = 1024;
+  static constexpr std::chrono::seconds ban_time{30};
 
   void configure(zmq::socket_t& sock) {
     sock.set(zmq::sockopt::linger, 0);
@@ -213,7 +310,7 @@ private:
       std::lock_guard<std::mutex> guard{mtx_};
       if (!running_)
         return false;
-      inbox_.push_back(item{0, {}, std::move(cmd)});
+      inbox_.push_back(item{0, {}, std::move(cmd), nullptr});
     }
     wake();
     return true;
@@ -236,8 +333,20 @@ private:
     if (i == conns_.end())
       return;
     drop_backlog(i->second);
-    if (!i->second.routing_id.empty())
+    if (!i->second.routing_id.empty()) {
       routing_ids_.erase(i->second.routing_id);
+      // A throttled peer's session ended (here or by the hub's heartbeat timeout, as its frames
+      // were dropped): the same pipe must not come back as a fresh, unthrottled connection.
+      if (i->second.over_since != std::chrono::steady_clock::time_point{}) {
+        if (banned_.size() >= max_banned)
+          banned_.clear();
+        banned_[i->second.routing_id] = std::chrono::steady_clock::now() + ban_time;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      budgets_.erase(id);
+    }
     // zmq_close returns at once; a short linger lets frames already handed to libzmq (e.g. the
     // confirmation of a goodbye) still leave.
     if (i->second.dealer)
@@ -278,12 +387,16 @@ private:
     for (auto& f : c.backlog) {
       queued_frames_.fetch_sub(1);
       queued_bytes_.fetch_sub(f.size());
+      if (c.budget)
+        c.budget->release(f.size());
     }
     c.backlog.clear();
   }
 
   // Tries to hand the backlog of `c` to its socket; returns false if the peer is unreachable.
   bool flush(conn_id id, connection& c) {
+    if (!c.dealer && !c.backlog.empty() && c.retry_at > std::chrono::steady_clock::now())
+      return true;
     while (!c.backlog.empty()) {
       auto& f = c.backlog.front();
       auto size = f.size();
@@ -295,8 +408,12 @@ private:
           if (!router_)
             return false;
           if (!router_->send(zmq::buffer(c.routing_id),
-                             zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+                             zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+            c.backoff = std::min(std::chrono::microseconds{50000},
+                                 std::max(std::chrono::microseconds{500}, 2 * c.backoff));
+            c.retry_at = std::chrono::steady_clock::now() + c.backoff;
             return true;
+          }
           // After an accepted routing id the body cannot fail with EAGAIN (multi-part atomicity).
           send_body(*router_, f);
         }
@@ -306,8 +423,15 @@ private:
       }
       queued_frames_.fetch_sub(1);
       queued_bytes_.fetch_sub(size);
+      if (c.budget)
+        c.budget->release(size);
       c.backlog.pop_front();
+      c.backoff = std::chrono::microseconds{0};
     }
+    if (c.budget && c.budget->over.load(std::memory_order_relaxed)
+        && c.budget->frames.load() <= opts_.max_queued_frames_per_peer / 2
+        && c.budget->bytes.load() <= opts_.max_queued_bytes_per_peer / 2)
+      c.budget->over.store(false);
     static_cast<void>(id);
     return true;
   }
@@ -358,6 +482,8 @@ private:
       if (i == conns_.end()) {
         queued_frames_.fetch_sub(1);
         queued_bytes_.fetch_sub(x.frame.size());
+        if (x.budget)
+          x.budget->release(x.frame.size());
         continue;
       }
       i->second.backlog.push_back(std::move(x.frame));
@@ -382,16 +508,46 @@ private:
       return i->second;
     auto id = next_conn_++;
     routing_ids_.emplace(rid, id);
-    conns_[id].routing_id = rid;
+    auto& c = conns_[id];
+    c.routing_id = rid;
+    c.budget = add_budget(id);
     return id;
   }
 
   void read_router() {
+    auto now = std::chrono::steady_clock::now();
     for (int n = 0; n < 256; ++n) {
       zmq::message_t rid;
       if (!router_->recv(rid, zmq::recv_flags::dontwait))
         return;
-      auto id = conn_for_routing_id(rid.to_string());
+      auto rid_str = rid.to_string();
+      bool drop = false;
+      if (!banned_.empty()) {
+        auto b = banned_.find(rid_str);
+        if (b != banned_.end()) {
+          if (b->second > now)
+            drop = true;
+          else
+            banned_.erase(b);
+        }
+      }
+      conn_id id = 0;
+      if (!drop) {
+        id = conn_for_routing_id(rid_str);
+        auto& c = conns_[id];
+        if (throttled(id, c, now)) {
+          drop = true;
+          ++c.dropped_in;
+        }
+      }
+      if (drop) {
+        while (router_->get(zmq::sockopt::rcvmore)) {
+          zmq::message_t part;
+          if (!router_->recv(part, zmq::recv_flags::dontwait))
+            break;
+        }
+        continue;
+      }
       // A well-behaved peer sends exactly one part; a raw peer may send any number, and each
       // part is then judged (and rejected) by the decoder on its own.
       while (router_->get(zmq::sockopt::rcvmore)) {
@@ -403,11 +559,16 @@ private:
     }
   }
 
-  void read_dealer(conn_id id, zmq::socket_t& sock) {
+  void read_dealer(conn_id id, connection& c) {
+    auto now = std::chrono::steady_clock::now();
     for (int n = 0; n < 256; ++n) {
       zmq::message_t part;
-      if (!sock.recv(part, zmq::recv_flags::dontwait))
+      if (!c.dealer->recv(part, zmq::recv_flags::dontwait))
         return;
+      if (throttled(id, c, now)) {
+        ++c.dropped_in;
+        continue;
+      }
       listener_->on_frame(id, static_cast<const char*>(part.data()), part.size());
     }
   }
@@ -428,6 +589,7 @@ private:
       }
       auto now = std::chrono::steady_clock::now();
       if (now >= next_tick) {
+        check_stalled(now);
         listener_->on_tick(now);
         next_tick = now + opts_.tick_interval;
       }
@@ -435,7 +597,8 @@ private:
       item_conns.clear();
       items.push_back({nullptr, wakeup_fd_, ZMQ_POLLIN, 0});
       item_conns.push_back(0);
-      bool router_backlog = false;
+      // ROUTER peers with a backlog are retried at their own pace (see `retry_at`).
+      auto wake_at = next_tick;
       for (auto& [id, c] : conns_) {
         if (c.dealer) {
           short events = ZMQ_POLLIN;
@@ -448,19 +611,18 @@ private:
             item_conns.push_back(id);
           }
         } else if (!c.backlog.empty()) {
-          router_backlog = true;
+          wake_at = std::min(wake_at, c.retry_at);
         }
       }
       if (router_) {
-        items.push_back({router_->handle(), 0,
-                         static_cast<short>(ZMQ_POLLIN | (router_backlog ? ZMQ_POLLOUT : 0)), 0});
+        items.push_back({router_->handle(), 0, ZMQ_POLLIN, 0});
         item_conns.push_back(0);
       }
       // Round up: poll's timeout has ms resolution, and a truncated one returns just before the
       // tick, after which every pass polls with timeout 0 until the tick is due (a busy loop of
       // up to 1 ms per tick, 1.6 % of a core on an idle node).
-      auto timeout = std::chrono::ceil<std::chrono::milliseconds>(
-        next_tick - std::chrono::steady_clock::now());
+      auto timeout
+        = std::chrono::ceil<std::chrono::milliseconds>(wake_at - std::chrono::steady_clock::now());
       if (timeout.count() < 0)
         timeout = std::chrono::milliseconds{0};
       // Announce the sleep, then re-check the inbox: a sender that saw `sleeping_ == false`
@@ -499,7 +661,7 @@ private:
           if (read_monitor(c->second))
             disconnected.push_back(c->first);
         } else if (c->second.dealer) {
-          read_dealer(c->first, *c->second.dealer);
+          read_dealer(c->first, c->second);
         }
       }
       for (auto id : disconnected)
@@ -555,6 +717,7 @@ private:
   }
 
   transport_options opts_;
+  std::shared_ptr<spdlog::logger> log_;
   zmq::context_t ctx_{1};
   transport_listener* listener_ = nullptr;
   std::thread thread_;
@@ -568,11 +731,13 @@ private:
   std::mutex mtx_;
   std::deque<item> inbox_;
   bool running_ = false;
+  std::unordered_map<conn_id, std::shared_ptr<peer_budget>> budgets_;
 
   // I/O thread only.
   std::unique_ptr<zmq::socket_t> router_;
   std::unordered_map<conn_id, connection> conns_;
   std::unordered_map<std::string, conn_id> routing_ids_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> banned_;
   conn_id next_conn_ = 1;
 };
 
