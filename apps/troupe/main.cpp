@@ -132,7 +132,8 @@ void remove_leftovers(const troupe::app_spec& app) {
     "troupe." + troupe::bridges::shm_name_part(app.name) + "_"));
 }
 
-int run(const std::string& file, const std::string& node_name, const troupe::catalog& types) {
+int run(const std::string& file, const std::string& node_name, bool inline_node,
+        const troupe::catalog& types) {
   auto app = load(file, types);
   if (!app)
     return 2;
@@ -146,8 +147,16 @@ int run(const std::string& file, const std::string& node_name, const troupe::cat
     std::cerr << "error: " << file << ": no node to launch (every node has launch = false)\n";
     return 2;
   }
-  if (launchable.size() == 1)
+  // Even a one-node app gets a launcher, so that a crash of its node (a segfault in a vendor
+  // library) is restarted like any other; `--inline` runs the node in this process instead.
+  if (inline_node) {
+    if (launchable.size() != 1) {
+      std::cerr << "error: --inline runs a one-node app in this process, and " << file << " has "
+                << launchable.size() << " nodes to launch (use --node NAME for one of them)\n";
+      return 2;
+    }
     return run_node(std::move(*app), launchable.front(), types, true);
+  }
   auto log = troupe::make_node_logger(*app, "launcher", true, "warn");
   if (!log) {
     std::cerr << "error: " << troupe::describe(log.error()) << '\n';
@@ -157,7 +166,8 @@ int run(const std::string& file, const std::string& node_name, const troupe::cat
   char exe[4096];
   auto len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   opts.exe = len > 0 ? std::string(exe, static_cast<size_t>(len)) : std::string{"troupe"};
-  std::cerr << "troupe: starting " << launchable.size() << " nodes of app " << app->name
+  std::cerr << "troupe: starting " << launchable.size()
+            << (launchable.size() == 1 ? " node" : " nodes") << " of app " << app->name
             << "; SIGINT or SIGTERM stops them\n";
   auto rc = troupe::launch_app(*app, opts, **log);
   remove_leftovers(*app);
@@ -330,8 +340,9 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
     std::cerr << "error: " << troupe::config_error_message(n.error()) << '\n';
     return 2;
   }
-  std::string out_json = "{\"app\":\"" + troupe::json_escape(app->name) + "\",\"launcher_pid\":"
-                         + std::to_string(info ? info->pid : 0) + ",\"nodes\":[";
+  std::string out_json = "{\"app\":\"" + troupe::json_escape(app->name) + "\",\"app_hash\":\""
+                         + app->hash + "\",\"launcher_pid\":" + std::to_string(info ? info->pid : 0)
+                         + ",\"nodes\":[";
   if (!json)
     std::cout << "app " << app->name
               << (info ? " (troupe run pid " + std::to_string(info->pid) + ")" : "") << '\n';
@@ -368,6 +379,25 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
     std::optional<troupe::json_value> parsed;
     if (report)
       parsed = troupe::parse_json(*report);
+    if (parsed && (*parsed)["app_hash"].type != troupe::json_value::kind::null) {
+      auto runs = (*parsed)["app_hash"].text();
+      std::cout << "  app file hash " << runs;
+      if (runs != app->hash)
+        std::cout << "  (differs from " << file << " now: " << app->hash
+                  << "; the node runs the content it was started with)";
+      std::cout << '\n';
+    }
+    if (parsed)
+      for (auto& nm : (*parsed)["names"].array) {
+        std::cout << "  name " << nm["name"].text() << " -> node " << nm["home"].text() << "  "
+                  << nm["state"].text() << "  epoch " << nm["epoch"].text() << "  forwarded "
+                  << nm["forwarded"].text() << "  refused " << nm["refused"].text();
+        if (nm["held"].text() != "0")
+          std::cout << "  held " << nm["held"].text();
+        if (!nm["why"].text().empty())
+          std::cout << "  (" << nm["why"].text() << ")";
+        std::cout << '\n';
+      }
     // "mailbox N  handled N" of a report entry (an actor or a relay), "-" where unknown.
     auto counts = [](const troupe::json_value* x) {
       auto field = [&](const char* key) {
@@ -444,6 +474,10 @@ int main(int argc, char** argv) {
     = cli.add_subcommand("run", "start the app's nodes (or one node) until SIGINT/SIGTERM");
   run_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
   run_cmd->add_option("--node", node_name, "start only this node, in this process");
+  bool inline_node = false;
+  run_cmd->add_flag("--inline", inline_node,
+                    "run a one-node app's node in this process, without a launcher that restarts "
+                    "it");
   auto check_cmd = cli.add_subcommand("check", "validate an app file and print what runs where");
   check_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
   std::string target;
@@ -473,7 +507,7 @@ int main(int argc, char** argv) {
   if (*ps_cmd)
     return ps(file, json, types);
   if (*run_cmd)
-    return run(file, node_name, types);
+    return run(file, node_name, inline_node, types);
   if (*call_cmd)
     return call(file, target, words, timeout_text, types);
   return check(file, types);

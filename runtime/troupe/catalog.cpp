@@ -16,7 +16,7 @@ std::shared_ptr<spdlog::logger> spawn_context::logger() const {
 
 caf::expected<caf::actor> spawn_context::actor_param(const std::string& param) const {
   auto& name = spec.args.get<std::string>(param);
-  return host.lookup(name);
+  return host.name_ref(name);
 }
 
 void spawn_context::at_stop(std::function<void()> fn) const {

@@ -1,7 +1,9 @@
 #include "troupe/config.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -70,11 +72,109 @@ std::string app_spec::endpoint_for(const std::string& from, const std::string& t
   return y->listen;
 }
 
+namespace {
+
+/// Orders `items` (indices 0..n-1) so that every item comes after the items `deps(i)` returns,
+/// keeping the given order otherwise. Returns an empty vector and fills `cycle` (the items of one
+/// cycle, first repeated at the end) when there is no such order.
+std::vector<size_t> ordered(size_t n, const std::function<std::vector<size_t>(size_t)>& deps,
+                            std::vector<size_t>* cycle) {
+  std::vector<int> mark(n, 0); // 0 new, 1 on the path, 2 done
+  std::vector<size_t> result;
+  std::vector<size_t> path;
+  std::function<bool(size_t)> visit = [&](size_t i) {
+    if (mark[i] == 2)
+      return true;
+    if (mark[i] == 1) {
+      if (cycle) {
+        auto from = std::find(path.begin(), path.end(), i);
+        cycle->assign(from, path.end());
+        cycle->push_back(i);
+      }
+      return false;
+    }
+    mark[i] = 1;
+    path.push_back(i);
+    for (auto d : deps(i))
+      if (!visit(d))
+        return false;
+    path.pop_back();
+    mark[i] = 2;
+    result.push_back(i);
+    return true;
+  };
+  for (size_t i = 0; i < n; ++i)
+    if (!visit(i))
+      return {};
+  return result;
+}
+
+} // namespace
+
 std::vector<const actor_spec*> app_spec::actors_on(const std::string& node) const {
-  std::vector<const actor_spec*> result;
+  std::vector<const actor_spec*> here;
   for (auto& x : actors)
     if (x.node == node)
-      result.push_back(&x);
+      here.push_back(&x);
+  auto deps = [&](size_t i) {
+    std::vector<size_t> result;
+    for (auto& ref : here[i]->refs)
+      for (size_t j = 0; j < here.size(); ++j)
+        if (here[j]->name == ref && j != i)
+          result.push_back(j);
+    return result;
+  };
+  auto order = ordered(here.size(), deps, nullptr);
+  if (order.size() != here.size())
+    return here; // a cycle; `parse_app` refuses such a file
+  std::vector<const actor_spec*> result;
+  for (auto i : order)
+    result.push_back(here[i]);
+  return result;
+}
+
+namespace {
+
+/// The start order of the app's nodes as indices into `app.nodes`; empty (and `cycle` filled) when
+/// supervision between nodes goes both ways.
+std::vector<size_t> node_order(const app_spec& app, std::vector<size_t>* cycle) {
+  auto& nodes = app.nodes;
+  auto index_of = [&](const std::string& n) {
+    for (size_t i = 0; i < nodes.size(); ++i)
+      if (nodes[i].name == n)
+        return i;
+    return nodes.size();
+  };
+  // A supervisor starts its children: those on other nodes need their node up first.
+  auto deps = [&](size_t i) {
+    std::vector<size_t> result;
+    for (auto& sup : app.supervisors) {
+      if (sup.node != nodes[i].name)
+        continue;
+      for (auto& child : sup.children)
+        if (auto a = app.find_actor(child); a && a->node != sup.node) {
+          auto j = index_of(a->node);
+          if (j < nodes.size() && std::find(result.begin(), result.end(), j) == result.end())
+            result.push_back(j);
+        }
+    }
+    return result;
+  };
+  return ordered(nodes.size(), deps, cycle);
+}
+
+} // namespace
+
+std::vector<std::string> app_spec::node_start_order() const {
+  auto order = node_order(*this, nullptr);
+  std::vector<std::string> result;
+  if (order.size() != nodes.size()) {
+    for (auto& n : nodes)
+      result.push_back(n.name);
+    return result;
+  }
+  for (auto i : order)
+    result.push_back(nodes[i].name);
   return result;
 }
 
@@ -549,11 +649,18 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
   if (!actors_val.is_array())
     r.fail(actors_val, "actors",
            "expected an array of tables ([[actors]]), got " + type_name(actors_val));
+  struct pending_ref {
+    size_t actor;
+    std::string key;
+    std::string name;
+    const toml::value* value;
+  };
+  std::vector<pending_ref> refs;
   size_t index = 0;
   for (auto& entry : actors_val.as_array()) {
     auto path = "actors[" + std::to_string(index++) + "]";
     r.require_table(entry, path);
-    r.only_keys(entry, path, {"name", "type", "node", "params", "restart"});
+    r.only_keys(entry, path, {"name", "type", "node", "params", "restart", "buffer"});
     auto line = static_cast<unsigned>(entry.location().line());
     actor_spec spec;
     spec.where = r.where(entry);
@@ -607,16 +714,9 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
         }
         auto pv = read_param(r, *spec_it, val, path + ".params." + key);
         if (spec_it->kind == param_kind::actor_ref) {
-          auto& ref = std::get<std::string>(pv);
-          auto target = app.find_actor(ref);
-          if (!target)
-            r.fail(val, path + ".params." + key,
-                   "no actor named \"" + ref + "\" is declared before this one");
-          if (target->node != spec.node && !app.connects_to(spec.node, target->node)
-              && !app.connects_to(target->node, spec.node))
-            r.fail(val, path + ".params." + key,
-                   "actor \"" + ref + "\" runs on node " + target->node + ", which node "
-                     + spec.node + " cannot reach: give one of the two nodes a listen endpoint");
+          // Checked once every actor is known: a reference may name an actor declared later.
+          spec.refs.push_back(std::get<std::string>(pv));
+          refs.push_back({app.actors.size(), path + ".params." + key, spec.refs.back(), &val});
         }
         values.emplace(key, std::move(pv));
       }
@@ -638,9 +738,76 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
                "unknown restart type \"" + spec.restart
                  + "\" (use permanent, transient or temporary)");
     }
+    if (auto i = t.find("buffer"); i != t.end()) {
+      auto key = path + ".buffer";
+      if (i->second.is_table()) {
+        r.only_keys(i->second, key, {"time", "max"});
+        auto& bt = i->second.as_table();
+        if (auto k = bt.find("time"); k != bt.end())
+          spec.buffer = read_duration(r, k->second, key + ".time");
+        else
+          r.fail(i->second, key + ".time", "missing required key (how long messages may wait)");
+        if (auto k = bt.find("max"); k != bt.end()) {
+          if (!k->second.is_integer() || k->second.as_integer() < 1
+              || k->second.as_integer() > 10000000)
+            r.fail(k->second, key + ".max", "expected an integer from 1 to 10000000");
+          spec.buffer_max = static_cast<size_t>(k->second.as_integer());
+        }
+      } else {
+        spec.buffer = read_duration(r, i->second, key);
+      }
+      if (spec.buffer.count() < 0 || spec.buffer > std::chrono::minutes{10})
+        r.fail(i->second, key, "expected a duration from 0s to 10min");
+    }
     app.actors.push_back(std::move(spec));
   }
+  for (auto& ref : refs) {
+    auto& spec = app.actors[ref.actor];
+    auto& name = ref.name;
+    auto target = app.find_actor(name);
+    if (!target)
+      r.fail(*ref.value, ref.key, "no actor named \"" + name + "\"");
+    if (target->node != spec.node && !app.connects_to(spec.node, target->node)
+        && !app.connects_to(target->node, spec.node))
+      r.fail(*ref.value, ref.key,
+             "actor \"" + name + "\" runs on node " + target->node + ", which node " + spec.node
+               + " cannot reach: give one of the two nodes a listen endpoint");
+  }
+  // References between actors of one node decide their start order; a cycle has none.
+  for (auto& n : app.nodes) {
+    std::vector<const actor_spec*> here;
+    for (auto& a : app.actors)
+      if (a.node == n.name)
+        here.push_back(&a);
+    std::vector<size_t> cycle;
+    auto deps = [&](size_t i) {
+      std::vector<size_t> result;
+      for (auto& ref : here[i]->refs)
+        for (size_t j = 0; j < here.size(); ++j)
+          if (here[j]->name == ref && j != i)
+            result.push_back(j);
+      return result;
+    };
+    if (ordered(here.size(), deps, &cycle).size() != here.size()) {
+      std::string names;
+      for (auto i : cycle)
+        names += (names.empty() ? "" : " -> ") + here[i]->name;
+      r.fail(here[cycle.front()]->where.line, "actors." + here[cycle.front()]->name + ".params",
+             "actor references on node " + n.name + " form a cycle (" + names
+               + "): no start order; break it or place one of them on another node");
+    }
+  }
   parse_supervisors(r, top, app);
+  std::vector<size_t> cycle;
+  if (node_order(app, &cycle).size() != app.nodes.size()) {
+    std::string names;
+    for (auto i : cycle)
+      names += (names.empty() ? "" : " -> ") + app.nodes[i].name;
+    r.fail(1, "supervisors",
+           "supervision between nodes forms a cycle (" + names
+             + ", where A -> B means a supervisor on A has a child on B, so B must start first): "
+               "no start order; move a supervisor or a child so that it goes one way");
+  }
   return app;
 }
 
@@ -661,7 +828,10 @@ caf::expected<app_spec> parse_app(const std::string& text, const std::string& na
   try {
     std::istringstream in{text};
     auto root = toml::parse(in, name);
-    return parse(root, name, types);
+    auto result = parse(root, name, types);
+    result.text = text;
+    result.hash = content_hash(text);
+    return result;
   } catch (const config_failure& x) {
     return make_error(errc::bad_config, x.message);
   } catch (const toml::exception& x) {
@@ -680,6 +850,17 @@ caf::expected<app_spec> load_app(const std::string& path, const catalog& types) 
   std::ostringstream buf;
   buf << in.rdbuf();
   return parse_app(buf.str(), path, types);
+}
+
+std::string content_hash(const std::string& text) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char out[17];
+  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(h));
+  return out;
 }
 
 std::string config_error_message(const caf::error& err) {

@@ -59,6 +59,13 @@ struct actor_spec {
   params args;
   /// When supervised: permanent, transient or temporary (see supervisor.hpp).
   std::string restart = "permanent";
+  /// How long messages to this name wait for its next incarnation on other nodes (`buffer`);
+  /// zero: a request fails at once with `unavailable` while the name has none.
+  timespan buffer{0};
+  /// How many messages may wait per node (`buffer = { time = "2s", max = N }`).
+  size_t buffer_max = 10000;
+  /// Names of the actors its `actor_ref` parameters refer to.
+  std::vector<std::string> refs;
   source_ref where;
 };
 
@@ -97,6 +104,11 @@ struct launcher_settings {
 struct app_spec {
   std::string name;
   std::string file;
+  /// The app file's content as it was read: `troupe run` hands exactly this to every node it
+  /// starts, restarts included.
+  std::string text;
+  /// Hash of `text` (16 hex digits, FNV-1a 64), shown per node by `troupe ps`.
+  std::string hash;
   /// Directory for the per-node log files; relative paths are relative to the working directory.
   std::string log_dir = "logs";
   /// One of trace, debug, info, warn, error, off.
@@ -126,8 +138,13 @@ struct app_spec {
   /// Returns the actor named `name` or `nullptr`.
   const actor_spec* find_actor(const std::string& wanted) const;
 
-  /// Returns the actors placed on `node`, in start order.
+  /// Returns the actors placed on `node`, in start order: file order, except that an actor comes
+  /// after the actors of the same node its `actor_ref` parameters name.
   std::vector<const actor_spec*> actors_on(const std::string& node) const;
+
+  /// Returns the nodes in the order `troupe run` starts them: a node that hosts an actor
+  /// supervised from another node starts before the supervisor's node; otherwise file order.
+  std::vector<std::string> node_start_order() const;
 
   /// Returns the file where `troupe run` records its pid and the state of the nodes it runs:
   /// `LOG_DIR/APP.run`.
@@ -150,6 +167,9 @@ caf::expected<app_spec> load_app(const std::string& path, const catalog& types);
 /// Like `load_app`, but parses `text` and reports errors against the file name `name`.
 caf::expected<app_spec> parse_app(const std::string& text, const std::string& name,
                                   const catalog& types);
+
+/// Returns the 16-hex-digit FNV-1a 64 hash of `text` (stable across processes and builds).
+std::string content_hash(const std::string& text);
 
 /// Returns the one-line message of a config error (its context), or `describe(err)` otherwise.
 std::string config_error_message(const caf::error& err);

@@ -40,16 +40,19 @@ std::string json_escape(const std::string& x) {
 }
 
 caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
-                           std::string app, std::vector<actor_report> actors,
+                           std::string app, std::string app_hash, std::vector<actor_report> actors,
                            std::vector<std::pair<std::string, caf::actor>> supervisors,
                            std::vector<std::pair<std::string, caf::actor>> relays,
-                           std::function<caf::expected<caf::actor>(const std::string&)> spawn) {
+                           std::function<caf::expected<caf::actor>(const std::string&)> spawn,
+                           std::function<std::vector<name_stats>()> names) {
   auto& st = self->state;
   st.supervisors = std::move(supervisors);
   st.relays = std::move(relays);
   st.spawn = std::move(spawn);
+  st.names = std::move(names);
   st.node = std::move(node);
   st.app = std::move(app);
+  st.app_hash = std::move(app_hash);
   st.actors = std::move(actors);
   for (auto& a : st.actors)
     if (a.handle)
@@ -71,6 +74,7 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
     [self](status_atom) -> caf::result<std::string> {
       auto& s = self->state;
       std::string out = "{\"node\":\"" + json_escape(s.node) + "\",\"app\":\"" + json_escape(s.app)
+                        + "\",\"app_hash\":\"" + json_escape(s.app_hash)
                         + "\",\"pid\":" + std::to_string(::getpid()) + ",\"actors\":[";
       bool first = true;
       for (auto& a : s.actors) {
@@ -82,6 +86,19 @@ caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::s
                + json_escape(a.state) + "\",\"mailbox\":" + (c ? std::to_string(c->depth) : "null")
                + ",\"handled\":" + (c ? std::to_string(c->handled) : "null") + "}";
       }
+      out += "],\"names\":[";
+      first = true;
+      if (s.names)
+        for (auto& n : s.names()) {
+          out += first ? "" : ",";
+          first = false;
+          out += "{\"name\":\"" + json_escape(n.name) + "\",\"home\":\"" + json_escape(n.home)
+                 + "\",\"state\":\"" + n.state + "\",\"epoch\":" + std::to_string(n.epoch)
+                 + ",\"forwarded\":" + std::to_string(n.forwarded) + ",\"refused\":"
+                 + std::to_string(n.refused) + ",\"dropped\":" + std::to_string(n.dropped)
+                 + ",\"retried\":" + std::to_string(n.retried) + ",\"held\":"
+                 + std::to_string(n.held) + ",\"why\":\"" + json_escape(n.why) + "\"}";
+        }
       out += "]";
       // Ask every supervisor and relay; answer once all replied (or failed), in order.
       struct pending {

@@ -11,6 +11,8 @@
 #include "caf/fwd.hpp"
 #include "caf/stateful_actor.hpp"
 
+#include "troupe/name_handle.hpp"
+
 namespace troupe {
 
 /// The name under which every node answers introspection queries over the bridges. It is not an
@@ -30,6 +32,8 @@ struct actor_report {
 struct introspector_state {
   std::string node;
   std::string app;
+  /// Hash of the app file content this node runs (`app_spec::hash`).
+  std::string app_hash;
   std::vector<actor_report> actors;
   /// Supervisors of the node (nested ones through their relays), asked for their status.
   std::vector<std::pair<std::string, caf::actor>> supervisors;
@@ -37,12 +41,16 @@ struct introspector_state {
   std::vector<std::pair<std::string, caf::actor>> relays;
   /// Spawns an actor the app places on this node for a supervisor on another node.
   std::function<caf::expected<caf::actor>(const std::string&)> spawn;
+  /// The node's handles to names hosted elsewhere (`node::remote_names`).
+  std::function<std::vector<name_stats>()> names;
 
   static inline const char* name = "introspector";
 };
 
-/// Answers `(status)` with a JSON object describing the node: `{"node", "app", "pid",
-/// "actors": [{"name", "type", "id", "state", "mailbox", "handled"}], "supervisors":
+/// Answers `(status)` with a JSON object describing the node: `{"node", "app", "app_hash", "pid",
+/// "actors": [{"name", "type", "id", "state", "mailbox", "handled"}], "names": [{"name", "home",
+/// "state", "epoch", "forwarded", "refused", "dropped", "retried", "held", "why"}] (this node's handles to
+/// names hosted on other nodes, see `name_handle`), "supervisors":
 /// [SUPERVISOR_STATUS...], "relays": [{"name", "forwarded", "refused", "mailbox", "handled"}]}`
 /// (`forwarded`: messages delivered through each supervised name; `refused`: requests refused
 /// while its actor was down; `mailbox` and `handled`: the mailbox depth and handled messages of
@@ -54,10 +62,11 @@ struct introspector_state {
 /// Also answers `(spawn, std::string name)` with the handle of a freshly spawned actor `name`:
 /// how a supervisor on another node starts (and restarts) its children that live here.
 caf::behavior introspector(caf::stateful_actor<introspector_state>* self, std::string node,
-                           std::string app, std::vector<actor_report> actors,
+                           std::string app, std::string app_hash, std::vector<actor_report> actors,
                            std::vector<std::pair<std::string, caf::actor>> supervisors,
                            std::vector<std::pair<std::string, caf::actor>> relays,
-                           std::function<caf::expected<caf::actor>(const std::string&)> spawn);
+                           std::function<caf::expected<caf::actor>(const std::string&)> spawn,
+                           std::function<std::vector<name_stats>()> names = nullptr);
 
 /// `(spawn, name)`: the request a supervisor sends to the introspection actor of a child's node.
 using remote_spawn_atom = caf::atom_constant<caf::atom("spawn")>;

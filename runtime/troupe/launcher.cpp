@@ -58,7 +58,7 @@ std::string describe_status(int status) {
 
 /// Starts one node and waits for its ready line; returns the pid or -1.
 pid_t start_node(const app_spec& app, const launch_options& opts, const std::string& node,
-                 spdlog::logger& log) {
+                 const std::string& app_file, spdlog::logger& log) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     log.error("launcher: pipe: {}", std::strerror(errno));
@@ -80,7 +80,7 @@ pid_t start_node(const app_spec& app, const launch_options& opts, const std::str
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, nullptr);
-    execl(opts.exe.c_str(), opts.exe.c_str(), "run", app.file.c_str(), "--node", node.c_str(),
+    execl(opts.exe.c_str(), opts.exe.c_str(), "run", app_file.c_str(), "--node", node.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -141,15 +141,36 @@ void stop_nodes(std::vector<child>& children, const launch_options& opts, spdlog
 
 } // namespace
 
+std::string app_snapshot_file(const app_spec& app) {
+  return app.run_file() + ".toml";
+}
+
 int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& log) {
+  // One app file per run: every node, restarts included, reads this copy of what was loaded, so
+  // that an edit of the file during the run cannot make nodes disagree.
+  auto snapshot = app_snapshot_file(app);
+  {
+    auto tmp = snapshot + ".tmp";
+    auto f = std::fopen(tmp.c_str(), "w");
+    if (f == nullptr || std::fwrite(app.text.data(), 1, app.text.size(), f) != app.text.size()
+        || std::fclose(f) != 0 || std::rename(tmp.c_str(), snapshot.c_str()) != 0) {
+      log.error("launcher: cannot write the app snapshot {}: {}", snapshot, std::strerror(errno));
+      return 1;
+    }
+  }
+  log.info("launcher: app {} (hash {}) from {}; nodes read {}", app.name, app.hash, app.file,
+           snapshot);
   std::vector<child> children;
-  for (auto& n : app.nodes) {
+  // A node that hosts actors supervised from another node starts before that node.
+  for (auto& name : app.node_start_order()) {
+    auto& n = *app.find_node(name);
     if (!n.launch)
       continue;
     remove_ipc_file(app, n.name); // left behind by a node of an earlier run that was killed
-    auto pid = start_node(app, opts, n.name, log);
+    auto pid = start_node(app, opts, n.name, snapshot, log);
     if (pid < 0) {
       stop_nodes(children, opts, log);
+      ::unlink(snapshot.c_str());
       return 1;
     }
     children.push_back({n.name, pid, true, 0, {}});
@@ -199,7 +220,7 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
         log.warn("launcher: node {} (pid {}) {}; restarting it", c.node, pid,
                  describe_status(status));
         remove_ipc_file(app, c.node);
-        auto fresh = start_node(app, opts, c.node, log);
+        auto fresh = start_node(app, opts, c.node, snapshot, log);
         if (fresh < 0) {
           log.error("launcher: node {} could not be restarted; stopping the app", c.node);
           running = false;
@@ -219,6 +240,7 @@ int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& 
   for (auto& c : children)
     remove_ipc_file(app, c.node);
   ::unlink(app.run_file().c_str());
+  ::unlink(snapshot.c_str());
   log.info("launcher: app {} stopped", app.name);
   return rc;
 }

@@ -24,7 +24,8 @@ struct launch_options {
   std::chrono::milliseconds stop_timeout{8000};
 };
 
-/// Starts every node of `app` that has `launch = true` as its own process, in file order, each
+/// Writes the app's text to `app_snapshot_file(app)` and starts every node of `app` that has
+/// `launch = true` as its own process reading that copy, in `app.node_start_order()`, each
 /// after the previous one reported ready; then waits for SIGINT or SIGTERM and stops the nodes in
 /// reverse order (SIGTERM, then SIGKILL after `stop_timeout`). A node that dies on its own is
 /// restarted at once (its actors are placed again when it starts), unless that makes more than
@@ -32,6 +33,10 @@ struct launch_options {
 /// Keeps `app.run_file()` current (see `read_run_file`). Returns the exit status for `main`.
 /// @pre SIGINT, SIGTERM and SIGCHLD are blocked (see `block_stop_signals`).
 int launch_app(const app_spec& app, const launch_options& opts, spdlog::logger& log);
+
+/// Returns the copy of the app file that `launch_app` writes and every node it starts reads:
+/// `LOG_DIR/APP.run.toml`.
+std::string app_snapshot_file(const app_spec& app);
 
 /// One node in a run file.
 struct run_entry {

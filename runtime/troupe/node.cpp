@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <unistd.h>
 
 #include <spdlog/sinks/basic_file_sink.h>
@@ -113,6 +114,18 @@ caf::expected<std::unique_ptr<node>> node::make(app_spec app, std::string name,
                                                   + ": " + describe(bound.error()));
         self.log_->info("listening at {}", *bound);
       }
+    auto* n = result.get();
+    self.names_ = std::make_unique<name_service>(
+      *self.sys_,
+      [n](const std::string& home) -> caf::error {
+        if (auto err = n->connect(home))
+          return make_error(errc::peer_lost, "cannot reach node " + home + ": " + describe(err));
+        return caf::none;
+      },
+      [n](const std::string& home, const std::string& name) {
+        return n->remote_->lookup(home, name, n->app_.bridges.lookup_timeout);
+      },
+      self.app_.bridges.connect_timeout + self.app_.bridges.lookup_timeout, self.log_);
   }
   self.log_->info("node {} of app {} started (pid {})", self.name_, self.app_.name, ::getpid());
   return result;
@@ -263,8 +276,17 @@ caf::error node::start() {
   std::vector<std::pair<std::string, caf::actor>> relays(relays_.begin(), relays_.end());
   // Detached: its remote_spawn handler blocks while a factory runs (see spawn_supervisor).
   auto intro = sys_->spawn<caf::detached>(
-    introspector, name_, app_.name, std::move(reports), std::move(supervisors), std::move(relays),
-    std::function<caf::expected<caf::actor>(const std::string&)>{std::move(spawn_for_peer)});
+    introspector, name_, app_.name, app_.hash, std::move(reports), std::move(supervisors),
+    std::move(relays),
+    std::function<caf::expected<caf::actor>(const std::string&)>{std::move(spawn_for_peer)},
+    std::function<std::vector<name_stats>()>{[this] { return remote_names(); }});
+  // Keep the bridges this node opens to the nodes it works with (references or supervision in
+  // either direction) up for good: a peer that is the one to be connected to learns of this node
+  // only that way, also after either of them restarted.
+  if (names_ && !opts_.ephemeral)
+    for (auto& peer : app_.nodes)
+      if (peer.name != name_ && app_.connects_to(name_, peer.name) && related(peer.name))
+        names_->keep_connected(peer.name);
   std::lock_guard<std::mutex> guard{mtx_};
   introspector_ = std::move(intro);
   started_ = true;
@@ -307,33 +329,82 @@ caf::error node::connect(const std::string& peer) const {
   auto spec = app_.find_node(peer);
   if (!spec)
     return make_error(errc::not_found, "the app has no node named " + peer);
-  if (spec->listen.empty())
-    return make_error(errc::not_found, "node " + peer
-                                         + " does not listen, and it has not "
-                                           "connected to node "
-                                         + name_);
+  if (spec->listen.empty() || (!opts_.ephemeral && app_.connects_to(peer, name_))) {
+    // The peer opens this bridge: wait (bounded) for it rather than opening a second one.
+    auto deadline = std::chrono::steady_clock::now() + app_.bridges.connect_timeout;
+    while (std::chrono::steady_clock::now() < deadline && !stopping_) {
+      if (remote_->connected(peer))
+        return caf::none;
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    return make_error(errc::timeout, "node " + peer + " has not connected to node " + name_);
+  }
   return remote_->connect(peer, app_.endpoint_for(name_, peer), app_.bridges.connect_timeout);
+}
+
+bool node::related(const std::string& peer) const {
+  auto refers = [&](const std::string& from, const std::string& to) {
+    for (auto& a : app_.actors)
+      if (a.node == from)
+        for (auto& ref : a.refs)
+          if (home_of(ref) == to)
+            return true;
+    for (auto& sup : app_.supervisors)
+      if (sup.node == from)
+        for (auto& child : sup.children)
+          if (home_of(child) == to)
+            return true;
+    return false;
+  };
+  return refers(name_, peer) || refers(peer, name_);
+}
+
+std::string node::home_of(const std::string& name) const {
+  if (auto entry = app_.find_supervisor(name))
+    return entry->node;
+  if (auto spec = app_.find_actor(name))
+    return spec->node;
+  return {};
+}
+
+name_buffer node::buffer_of(const std::string& name) const {
+  name_buffer result;
+  if (auto spec = app_.find_actor(name)) {
+    result.time = spec->buffer;
+    result.max = spec->buffer_max;
+  }
+  return result;
 }
 
 caf::expected<caf::actor> node::lookup(const std::string& name) const {
   if (auto hdl = registry_.get(name))
     return *hdl;
-  auto spec = app_.find_actor(name);
-  std::string home = spec ? spec->node : std::string{};
-  // A child supervised from another node is registered on its own node too, so that callers
-  // anywhere reach it directly: replies from there cannot be routed through a third node (the
-  // bridges connect pairs of nodes), so the supervisor's relay serves only its own node.
-  if (auto entry = app_.find_supervisor(name))
-    home = entry->node;
+  auto home = home_of(name);
   if (home.empty() || home == name_)
     return make_error(errc::not_found, "no actor named " + name + " on node " + name_);
-  if (!remote_)
+  if (!remote_ || !names_)
     return make_error(errc::not_found, "actor " + name + " runs on node " + home + ", and node "
                                          + name_ + " has no bridge to it");
-  if (auto err = connect(home))
-    return make_error(errc::peer_lost, "cannot reach node " + home + " (which hosts " + name
-                                         + "): " + describe(err));
-  return remote_->lookup(home, name, app_.bridges.lookup_timeout);
+  return names_->resolve(name, home, buffer_of(name));
+}
+
+caf::expected<caf::actor> node::name_ref(const std::string& name) const {
+  if (auto hdl = registry_.get(name))
+    return *hdl;
+  auto home = home_of(name);
+  if (home.empty() || home == name_)
+    return make_error(errc::not_found, "no actor named " + name + " on node " + name_);
+  if (!remote_ || !names_)
+    return make_error(errc::not_found, "actor " + name + " runs on node " + home + ", and node "
+                                         + name_ + " has no bridge to it");
+  auto hdl = names_->handle(name, home, buffer_of(name));
+  if (!hdl)
+    return make_error(errc::invalid_state, "node " + name_ + " is stopping");
+  return hdl;
+}
+
+std::vector<name_stats> node::remote_names() const {
+  return names_ ? names_->stats() : std::vector<name_stats>{};
 }
 
 void node::put(const std::string& name, caf::actor handle) {
@@ -406,8 +477,14 @@ caf::error node::stop() {
     }
   }
   owned.clear();
+  // The bridges first: that ends a connect a name worker may be waiting in.
+  if (names_)
+    names_->begin_stop();
+  stopping_ = true;
   if (remote_)
     remote_->stop();
+  if (names_)
+    names_->stop();
   if (!result)
     log_->info("node {} stopped", name_);
   log_->flush();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -15,6 +16,7 @@
 
 #include "troupe/catalog.hpp"
 #include "troupe/config.hpp"
+#include "troupe/name_handle.hpp"
 #include "troupe/registry.hpp"
 #include "troupe/remote.hpp"
 
@@ -76,13 +78,26 @@ public:
   /// finish in time (the caller may then exit the process rather than wait). Idempotent.
   caf::error stop();
 
-  /// Returns the handle registered under `name`: the local actor, or a proxy for an actor the app
-  /// places on another node (opening the bridge to that node first when this node is the one
-  /// that connects). May block up to the app's `connect_timeout` + `lookup_timeout`.
+  /// Returns the handle registered under `name`: the local actor, or, for a name the app places
+  /// on another node, the node's *name handle* for it (see `name_handle`): a stable handle that
+  /// follows the name across restarts of the actor and of its node. The first lookup of a remote
+  /// name waits for its first resolution (opening the bridge first when this node is the one that
+  /// connects) and fails when the name is unknown or unreachable; it may block up to the app's
+  /// `connect_timeout` + `lookup_timeout`. Later lookups return the same handle at once.
   caf::expected<caf::actor> lookup(const std::string& name) const;
 
+  /// Like `lookup`, but never blocks: a remote name's handle is returned before its first
+  /// resolution (messages to it wait for that, bounded). Fails only for a name the app does not
+  /// define or a local one that is not registered (yet). Used for `actor_ref` parameters, so that
+  /// an actor can start before the nodes it refers to.
+  caf::expected<caf::actor> name_ref(const std::string& name) const;
+
+  /// Returns the counters of this node's handles to remote names.
+  std::vector<name_stats> remote_names() const;
+
   /// Opens the bridge to `peer` unless it is up; fails when this node has no bridges, `peer`
-  /// does not listen, or it is not reachable within the app's `connect_timeout`.
+  /// does not listen, or it is not reachable within the app's `connect_timeout`. When `peer` is
+  /// the one that connects, waits (bounded by the same timeout) for it to do so.
   caf::error connect(const std::string& peer) const;
 
   /// Returns the node's bridges, or `nullptr` when it has none.
@@ -145,6 +160,17 @@ private:
 
   void watch_top_supervisor(const std::string& sup, const caf::actor& hdl);
 
+  /// Returns the node hosting `name` (the supervisor's node for a supervisor), or "" when the app
+  /// does not define it.
+  std::string home_of(const std::string& name) const;
+
+  /// Returns whether actors of this node and of `peer` refer to each other (`actor_ref`
+  /// parameters or supervision, either direction).
+  bool related(const std::string& peer) const;
+
+  /// Returns the buffer settings of the name `name`.
+  name_buffer buffer_of(const std::string& name) const;
+
   std::shared_ptr<void> persistent_slot(const std::string& name,
                                         const std::function<std::shared_ptr<void>()>& make);
 
@@ -156,6 +182,8 @@ private:
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<remote_nodes> remote_;
+  /// Handles to remote names; null without bridges.
+  std::unique_ptr<name_service> names_;
   troupe::registry registry_;
   mutable std::mutex mtx_;
   std::vector<std::pair<std::string, caf::actor>> owned_;
@@ -166,6 +194,8 @@ private:
   std::vector<std::function<void()>> stop_hooks_;
   std::map<std::string, std::shared_ptr<void>> persistent_;
   bool stopped_ = false;
+  /// `stop` is closing the bridges: waits for a peer end early.
+  std::atomic<bool> stopping_{false};
   /// A top-level supervisor gave up.
   bool fatal_ = false;
   /// Why the first top-level supervisor gave up.

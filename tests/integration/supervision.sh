@@ -153,11 +153,14 @@ set +e; timeout 30 tail --pid="$pid" -f /dev/null; wait "$pid"; rc=$?; set -e
 check "a second give-up exceeds the launcher's intensity: the app stops with status 1" 1 "$rc"
 
 # 4. A child that cannot start fails its node's start, and the launcher says which child and why
-#    (here: config needs the driver on a node that does not listen).
+#    (here: the supervisor on main must start mylib on node user, which is not launched and does
+#    not listen, so it never connects; a reference alone, as config's, would simply wait for it).
 cat > "$WORK/failstart.toml" <<TOML
 [app]
 name = "failstart-$$"
 log_dir = "$WORK/fslogs"
+[bridges]
+connect_timeout = "1s"
 [nodes.main]
 listen = "ipc://$WORK/fs-main.sock"
 [nodes.side]
@@ -176,11 +179,11 @@ params = { driver = "mylib" }
 [[supervisors]]
 name = "fs-sup"
 node = "main"
-children = ["config"]
+children = ["config", "mylib"]
 TOML
 set +e; timeout 30 "$BIN/troupe" run "$WORK/failstart.toml" 2> "$WORK/fs.err"; rc=$?; set -e
 check "an app whose child cannot start does not run" 1 "$rc"
-grep -q "launcher: node main (pid [0-9]*) failed to start: .*supervisor fs-sup failed to start: .*child config failed to start: .*node user does not listen" "$WORK/fs.err" \
+grep -q "launcher: node main (pid [0-9]*) failed to start: .*fs-sup.*child mylib failed to start: .*node user has not connected to node main" "$WORK/fs.err" \
   && pass "the launcher names the node, the supervisor, the child and the reason" || fail "stderr: $(cat "$WORK/fs.err")"
 
 finish

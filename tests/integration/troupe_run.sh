@@ -5,11 +5,22 @@ out=$(timeout 20 "$BIN/troupe" check "$SRC/examples/slow-config.toml")
 [[ "$out" == *"config: config_supervisor driver=\"mylib\""* ]] && pass "check lists placements" || fail "check output: $out"
 
 write_app "$WORK/app.toml" '["30s", "30s"]' '100ms'
-for sig in TERM INT; do
-  "$BIN/troupe" run "$WORK/app.toml" 2> "$WORK/run.err" &
-  pid=$!
-  for _ in $(seq 100); do grep -q running "$WORK/run.err" && break; sleep 0.05; done
-  grep -q "running (pid $pid)" "$WORK/run.err" && pass "run reports its pid" || fail "run did not start: $(cat "$WORK/run.err")"
+# A one-node app runs its node as a child process of the launcher (restarted when it crashes);
+# --inline runs it in the troupe process itself.
+for sig in TERM INT INLINE; do
+  if [[ $sig == INLINE ]]; then
+    "$BIN/troupe" run --inline "$WORK/app.toml" 2> "$WORK/run.err" &
+    pid=$!
+    sig=TERM
+    node_of() { echo "$pid"; }
+  else
+    "$BIN/troupe" run "$WORK/app.toml" 2> "$WORK/run.err" &
+    pid=$!
+    node_of() { pgrep -P "$pid" -f -- "--node main$" || true; }
+  fi
+  for _ in $(seq 100); do grep -q "running (pid" "$WORK/run.err" && break; sleep 0.05; done
+  node_pid=$(node_of)
+  [[ -n "$node_pid" ]] && grep -q "running (pid $node_pid)" "$WORK/run.err" && pass "run reports the node's pid" || fail "run did not start: $(cat "$WORK/run.err")"
   t0=$(now_ms)
   kill -s "$sig" "$pid"
   set +e; wait "$pid"; rc=$?; set -e
@@ -17,6 +28,22 @@ for sig in TERM INT; do
   (( $(now_ms) - t0 < 5000 )) && pass "SIG$sig: stopped in $(( $(now_ms) - t0 )) ms" || fail "SIG$sig: slow stop"
 done
 grep -q "node main stopped" "$WORK/logs/main.log" && pass "clean stop logged" || fail "no clean stop in log"
+
+# The node of a one-node app killed with -9 (a crash in a vendor library) is restarted.
+"$BIN/troupe" run "$WORK/app.toml" 2> "$WORK/run.err" &
+pid=$!
+for _ in $(seq 100); do grep -q "running (pid" "$WORK/run.err" && break; sleep 0.05; done
+first=$(pgrep -P "$pid" -f -- "--node main$" || true)
+kill -9 "$first"
+second=""
+for _ in $(seq 100); do
+  second=$(pgrep -P "$pid" -f -- "--node main$" || true)
+  [[ -n "$second" && "$second" != "$first" ]] && break
+  sleep 0.05
+done
+[[ -n "$second" && "$second" != "$first" ]] && pass "one-node app: crashed node restarted" || fail "one-node app: no restart ($first, $second)"
+kill -TERM "$pid"; set +e; wait "$pid"; rc=$?; set -e
+check "one-node app: exit code after the restart" 0 "$rc"
 
 # Several launchable nodes: one process each; troupe ps shows them; a node killed with -9 is
 # restarted and its names work again; more restarts than the intensity allows stop the app;

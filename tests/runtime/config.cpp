@@ -180,11 +180,82 @@ CAF_TEST(missing required keys and parameters are rejected) {
               "app.toml:4: actors[0].name:", "missing required key");
 }
 
-CAF_TEST(actor references must name an actor declared before) {
+CAF_TEST(actor references must name an actor of the app) {
   CHECK_ERROR(header
                 + "[[actors]]\nname = \"c\"\ntype = \"config_supervisor\"\n"
                   "params = { driver = \"mylib\" }\n",
               "app.toml:7: actors.c.params.driver:", "no actor named \"mylib\"");
+}
+
+CAF_TEST(references may name later actors and order the start on their node) {
+  auto app = parse(header
+                   + "[[actors]]\nname = \"w\"\ntype = \"watcher\"\nparams = { target = \"c\" }\n"
+                     "[[actors]]\nname = \"c\"\ntype = \"config_supervisor\"\n"
+                     "params = { driver = \"mylib\" }\n"
+                     "[[actors]]\nname = \"mylib\"\ntype = \"mylib_driver\"\n");
+  CAF_REQUIRE(app);
+  std::vector<std::string> order;
+  for (auto a : app->actors_on("main"))
+    order.push_back(a->name);
+  CAF_CHECK_EQUAL(order, std::vector<std::string>({"mylib", "c", "w"}));
+}
+
+CAF_TEST(a cycle of references on one node is rejected and named) {
+  CHECK_ERROR(header
+                + "[[actors]]\nname = \"w1\"\ntype = \"watcher\"\nparams = { target = \"w2\" }\n"
+                  "[[actors]]\nname = \"w2\"\ntype = \"watcher\"\nparams = { target = \"w1\" }\n",
+              "app.toml:4: actors.w1.params:", "form a cycle (w1 -> w2 -> w1)");
+}
+
+CAF_TEST(references between nodes need no order and no cycle check) {
+  auto app
+    = parse("[app]\nname = \"demo\"\n[nodes.a]\nlisten = \"shm\"\n[nodes.b]\nlisten = \"shm\"\n"
+            "[[actors]]\nname = \"w1\"\ntype = \"watcher\"\nnode = \"a\"\n"
+            "params = { target = \"w2\" }\n"
+            "[[actors]]\nname = \"w2\"\ntype = \"watcher\"\nnode = \"b\"\n"
+            "params = { target = \"w1\" }\n");
+  CAF_CHECK(app);
+}
+
+CAF_TEST(buffer takes a duration or a table with time and max) {
+  auto app = parse(header
+                   + "[[actors]]\nname = \"e1\"\ntype = \"echo\"\nbuffer = \"2s\"\n"
+                     "[[actors]]\nname = \"e2\"\ntype = \"echo\"\n"
+                     "buffer = { time = \"500ms\", max = 7 }\n"
+                     "[[actors]]\nname = \"e3\"\ntype = \"echo\"\n");
+  CAF_REQUIRE(app);
+  CAF_CHECK_EQUAL(app->find_actor("e1")->buffer, timespan{std::chrono::seconds{2}});
+  CAF_CHECK_EQUAL(app->find_actor("e1")->buffer_max, 10000u);
+  CAF_CHECK_EQUAL(app->find_actor("e2")->buffer, timespan{std::chrono::milliseconds{500}});
+  CAF_CHECK_EQUAL(app->find_actor("e2")->buffer_max, 7u);
+  CAF_CHECK_EQUAL(app->find_actor("e3")->buffer, timespan{0});
+  CHECK_ERROR(header + "[[actors]]\nname = \"e\"\ntype = \"echo\"\nbuffer = 5\n",
+              "app.toml:7: actors.e.buffer:", "expected a duration");
+  CHECK_ERROR(header + "[[actors]]\nname = \"e\"\ntype = \"echo\"\nbuffer = { max = 5 }\n",
+              "app.toml:7: actors.e.buffer.time:", "missing required key");
+  CHECK_ERROR(header
+                + "[[actors]]\nname = \"e\"\ntype = \"echo\"\n"
+                  "buffer = { time = \"1s\", max = 0 }\n",
+              "app.toml:7: actors.e.buffer.max:", "from 1 to 10000000");
+  CHECK_ERROR(header + "[[actors]]\nname = \"e\"\ntype = \"echo\"\nbuffer = \"1h\"\n",
+              "app.toml:7: actors.e.buffer:", "from 0s to 10min");
+}
+
+CAF_TEST(nodes start children 's nodes before their supervisors' and refuse a cycle) {
+  const std::string nodes = "[app]\nname = \"demo\"\n[nodes.a]\nlisten = \"shm\"\n"
+                            "[nodes.b]\nlisten = \"shm\"\n[nodes.c]\nlisten = \"shm\"\n";
+  auto app = parse(nodes
+                   + "[[actors]]\nname = \"e1\"\ntype = \"echo\"\nnode = \"c\"\n"
+                     "[[actors]]\nname = \"e2\"\ntype = \"echo\"\nnode = \"b\"\n"
+                     "[[supervisors]]\nname = \"s\"\nnode = \"a\"\nchildren = [\"e1\"]\n");
+  CAF_REQUIRE(app);
+  CAF_CHECK_EQUAL(app->node_start_order(), std::vector<std::string>({"c", "a", "b"}));
+  CHECK_ERROR(nodes
+                + "[[actors]]\nname = \"e1\"\ntype = \"echo\"\nnode = \"b\"\n"
+                  "[[actors]]\nname = \"e2\"\ntype = \"echo\"\nnode = \"a\"\n"
+                  "[[supervisors]]\nname = \"s1\"\nnode = \"a\"\nchildren = [\"e1\"]\n"
+                  "[[supervisors]]\nname = \"s2\"\nnode = \"b\"\nchildren = [\"e2\"]\n",
+              "app.toml:1: supervisors:", "forms a cycle (a -> b -> a");
 }
 
 CAF_TEST(bad names and log levels are rejected) {

@@ -80,20 +80,22 @@ caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* se
     ++s.timer_gen;
   });
   auto unavailable = [self] {
-    return make_error(errc::unavailable,
-                      "mylib driver is down: " + describe(self->state.driver_down));
+    return make_error(errc::unavailable, "mylib driver went down ("
+                                           + describe(self->state.driver_down)
+                                           + "); init again once it is back");
   };
   return {
-    [self, unavailable](init_atom) -> caf::result<caf::ok_atom> {
-      if (self->state.driver_down)
-        return unavailable();
+    [self](init_atom) -> caf::result<caf::ok_atom> {
       if (self->state.initialized)
         return caf::ok_atom::value;
+      // Also after the driver went down: a driver reached by name has a new incarnation by now,
+      // or the request fails fast (`unavailable`).
       auto rp = self->make_response_promise<caf::ok_atom>();
       self->request(self->state.driver, caf::infinite, init_atom::value)
         .then(
           [self, rp](caf::ok_atom) mutable {
             auto& s = self->state;
+            s.driver_down = caf::none;
             if (!s.initialized) {
               s.initialized = true;
               s.last_activity = self->clock().now();

@@ -24,7 +24,8 @@ struct config_supervisor_state {
   std::shared_ptr<spdlog::logger> log;
   bool initialized = false;
   bool reloading = false;
-  /// Set when the driver terminated; every call then fails with `errc::unavailable`.
+  /// Why the driver's last incarnation went down; cleared by the next successful `init`. Until
+  /// then, `calc`, `reload` and `uninit` fail with `errc::unavailable`.
   caf::error driver_down;
   /// Last `calc`, `init` or finished reload, on the actor clock.
   caf::actor_clock::time_point last_activity;
@@ -50,8 +51,10 @@ struct config_supervisor_state {
 /// `not_initialized` before `init`; `(uninit)` → `ok` (disarms the timer; during a reload it
 /// answers at once and the driver runs `uninit` right after `readConfig`); `(status)` → `(bool
 /// initialized, bool reloading, uint64 reloads, uint64 calc_fails)`. The supervisor monitors the
-/// driver: once it is down, a running reload ends and every call fails at once with
-/// `errc::unavailable` naming the driver's exit reason.
+/// driver: when an incarnation of it goes down, a running reload ends, the library counts as not
+/// initialized, and `calc`, `reload` and `uninit` fail at once with `errc::unavailable` naming the
+/// exit reason, until an `init` succeeds on the driver's next incarnation (a driver given by name
+/// comes back by itself after a restart of its node; `init` fails fast while it has none).
 caf::behavior config_supervisor(caf::stateful_actor<config_supervisor_state>* self,
                                 caf::actor driver, timespan idle,
                                 std::shared_ptr<spdlog::logger> log);

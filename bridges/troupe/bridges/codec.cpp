@@ -123,6 +123,26 @@ void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender
   write_rest(w, receiver, receiver_name, mid);
 }
 
+void encode_routed_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
+                          const caf::node_id& sender_node, caf::actor_id receiver,
+                          const caf::node_id& receiver_node, uint64_t mid) {
+  msgpack_writer w{buf};
+  w.write_array_header(header_fields);
+  w.write_uint(protocol_version);
+  w.write_uint(static_cast<uint8_t>(kind));
+  if (sender_node) {
+    w.write_array_header(3);
+    w.write_uint(sender);
+    write_node(w, sender_node);
+  } else {
+    w.write_uint(sender);
+  }
+  w.write_array_header(3);
+  w.write_uint(receiver);
+  write_node(w, receiver_node);
+  w.write_uint(mid);
+}
+
 void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
                    caf::actor_id receiver, const std::string& receiver_name, uint64_t mid) {
   msgpack_writer w{buf};
@@ -235,6 +255,11 @@ caf::expected<envelope> decode_envelope(const char* frame, size_t size, size_t m
   if (r.peek() == msgpack_type::str) {
     if (!r.read_str(result.receiver_name, max_name_size) || result.receiver_name.empty())
       return bad_frame("bad receiver name");
+  } else if (r.peek() == msgpack_type::array) {
+    size_t rn;
+    if (!r.read_array_header(rn) || rn != 3 || !r.read_uint(result.receiver)
+        || !read_node(r, result.receiver_node))
+      return bad_frame("bad node-qualified receiver field");
   } else if (!r.read_uint(result.receiver)) {
     return bad_frame("bad receiver field");
   }

@@ -49,6 +49,9 @@ struct envelope {
   caf::node_id sender_node;
   /// Receiver actor id; 0 when `receiver_name` addresses the receiver instead.
   caf::actor_id receiver = 0;
+  /// Node of the receiver when it is not the node that receives the frame: the frame is to be
+  /// forwarded there (a reply routed through this node, docs/PROTOCOL.md §2).
+  caf::node_id receiver_node;
   std::string receiver_name;
   /// CAF message id (request / response bits included), or the lookup id.
   uint64_t mid = 0;
@@ -79,6 +82,12 @@ void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender
 void encode_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
                    const caf::node_id& sender_node, caf::actor_id receiver,
                    const std::string& receiver_name, uint64_t mid);
+
+/// Like `encode_header`, but names the receiver's node (`[aid, pid, host]`) because the receiver
+/// lives beyond the peer, which forwards the frame; the sender's node is named too when valid.
+void encode_routed_header(std::vector<char>& buf, frame_kind kind, caf::actor_id sender,
+                          const caf::node_id& sender_node, caf::actor_id receiver,
+                          const caf::node_id& receiver_node, uint64_t mid);
 
 /// Appends a nil body.
 void encode_nil_body(std::vector<char>& buf);

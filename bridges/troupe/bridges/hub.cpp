@@ -8,6 +8,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -230,6 +231,10 @@ private:
 // The unit whose frame this thread is handling right now, if any.
 thread_local io_execution_unit* tl_running = nullptr;
 
+/// The session whose frame the I/O thread is handling: the last hop towards actors of nodes this
+/// node has no session with (a delegated request's original sender, handles inside the payload).
+thread_local std::shared_ptr<troupe::detail::peer>* tl_last_hop = nullptr;
+
 void io_execution_unit::exec_later(caf::resumable* ptr) {
   if (tl_running != this || budget_.count() == 0
       || ptr->subtype() != caf::resumable::scheduled_actor) {
@@ -397,6 +402,29 @@ public:
       return make_error(errc::invalid_state, "hub stopped");
     if (tr_->on_io_thread())
       return make_error(errc::invalid_state, "connect called on the I/O thread");
+    {
+      // One session per pair of nodes: while the hub re-establishes a lost session by itself (or
+      // another caller connects), wait for that attempt instead of opening a second connection
+      // that would knock the first one out.
+      std::unique_lock<std::mutex> guard{mtx_};
+      auto attempt_pending = [&] {
+        return std::any_of(outgoing_.begin(), outgoing_.end(), [&](auto& kvp) {
+          return kvp.second.peer_name == peer_node && !kvp.second.session && !kvp.second.failure;
+        });
+      };
+      if (by_name_.count(peer_node) > 0)
+        return caf::none;
+      if (attempt_pending()) {
+        cv_.wait_for(guard, opts_.connect_timeout, [&] {
+          return stopped_ || by_name_.count(peer_node) > 0 || !attempt_pending();
+        });
+        if (by_name_.count(peer_node) > 0)
+          return caf::none;
+        if (attempt_pending())
+          return make_error(errc::timeout, "no handshake from " + peer_node + " at " + endpoint
+                                             + " (reconnecting)");
+      }
+    }
     auto conn = tr_->connect(endpoint);
     if (!conn)
       return conn.error();
@@ -562,13 +590,24 @@ public:
       if (i != by_node_.end())
         p = i->second;
     }
-    // No session with that node (e.g. a handle of a third node we are not connected to): the
-    // handle decodes as invalid rather than as a proxy that could never deliver.
+    bool routed = false;
+    if ((!p || !p->alive()) && tl_last_hop != nullptr && *tl_last_hop && (*tl_last_hop)->alive()) {
+      // No session with that node, but the frame naming it came through a peer that has one (a
+      // delegated request from a third node, a handle passed along): reach it through that hop.
+      p = *tl_last_hop;
+      routed = true;
+      std::lock_guard<std::mutex> guard{mtx_};
+      routed_via_[p->node()].insert(nid);
+    }
+    // No route at all: the handle decodes as invalid rather than as a proxy that could never
+    // deliver.
     if (!p || !p->alive())
       return nullptr;
     caf::actor_config cfg;
     auto result
       = caf::make_actor<bridges::remote_proxy, caf::strong_actor_ptr>(aid, nid, &sys_, cfg, p);
+    if (routed)
+      return result; // the hop forwards messages, but does not report the actor's termination
     // Watch the real actor: the peer answers with `down` when it terminates.
     auto frame = make_frame(frame_kind::monitor, 0, aid, 0);
     bridges::encode_nil_body(frame);
@@ -622,6 +661,13 @@ public:
                                            + bridges::to_string(env->kind) + " before hello"));
       return;
     }
+    struct hop_scope {
+      explicit hop_scope(std::shared_ptr<peer>* x) : prev(std::exchange(tl_last_hop, x)) {}
+      ~hop_scope() {
+        tl_last_hop = prev;
+      }
+      std::shared_ptr<peer>* prev;
+    } hop{&p};
     switch (env->kind) {
       case frame_kind::message: handle_message(p, *env); break;
       case frame_kind::monitor: handle_monitor(p, *env); break;
@@ -876,12 +922,27 @@ private:
     if (existing && existing->node() == hb->node) {
       // Same incarnation: a repeated hello or a socket that reconnected under a new routing id.
       auto old_conn = existing->conn();
+      bool drop_old = false;
       if (old_conn != conn) {
         std::lock_guard<std::mutex> guard{mtx_};
         by_conn_.erase(old_conn);
         by_conn_[conn] = existing;
         conn_gen_.fetch_add(1, std::memory_order_release);
         existing->conn(conn);
+        if (ack) {
+          // A second outgoing connection reached the same incarnation: it carries the session
+          // now (so that its loss is noticed and re-established), and the first one goes.
+          if (auto o = outgoing_.find(conn); o != outgoing_.end())
+            o->second.session = existing;
+          if (auto o = outgoing_.find(old_conn); o != outgoing_.end()) {
+            outgoing_.erase(o);
+            drop_old = true;
+          }
+        }
+      }
+      if (drop_old) {
+        cv_.notify_all();
+        tr_->disconnect(old_conn);
       }
       existing->last_seen = now;
       if (!ack)
@@ -970,6 +1031,10 @@ private:
     auto mid = caf::message_id{env.mid};
     auto src = resolve_sender(p, env);
     auto msg = bridges::decode_payload(sys_, &eu_, env.body, env.body_size);
+    if (env.receiver_node && env.receiver_node != sys_.node()) {
+      forward(p, env, std::move(src), mid, std::move(msg));
+      return;
+    }
     if (!msg) {
       reject(p, p->conn(), msg.error());
       if (src && mid.is_request())
@@ -998,6 +1063,41 @@ private:
         rp->remove_backlink_local(caf::actor_cast<caf::abstract_actor*>(dest));
     }
     // With the I/O thread's unit, CAF hands the actor to `exec_later` when this wakes it.
+    dest->enqueue(caf::make_mailbox_element(std::move(src), mid, {}, std::move(*msg)), tl_running);
+  }
+
+  // A message for an actor of another node, routed through this one: hand it to the proxy of the
+  // session with that node, which sends it on with the original sender (node-qualified).
+  void forward(const std::shared_ptr<peer>& p, const bridges::envelope& env,
+               caf::strong_actor_ptr src, caf::message_id mid, caf::expected<caf::message> msg) {
+    if (!msg) {
+      reject(p, p->conn(), msg.error());
+      return;
+    }
+    if (mid.is_response())
+      p->complete_request(env.receiver, mid.request_id().integer_value());
+    caf::strong_actor_ptr dest;
+    bool direct = false;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = by_node_.find(env.receiver_node);
+      direct = i != by_node_.end() && i->second != p;
+    }
+    // Only over a direct session: forwarding back through the hop it came from would loop.
+    if (direct) {
+      auto* saved = std::exchange(tl_last_hop, nullptr);
+      dest = proxies_.get_or_put(env.receiver_node, env.receiver);
+      tl_last_hop = saved;
+    }
+    if (!dest) {
+      if (src && mid.is_request())
+        src->enqueue(caf::make_mailbox_element(
+                       nullptr, mid.response_id(), {},
+                       caf::make_message(make_error(
+                         errc::peer_lost, "no route to the receiver's node from node " + name_))),
+                     nullptr);
+      return;
+    }
     dest->enqueue(caf::make_mailbox_element(std::move(src), mid, {}, std::move(*msg)), tl_running);
   }
 
@@ -1149,6 +1249,20 @@ private:
     cv_.notify_all(); // `stop` waits for peers to be gone
     // Monitors get down_msg and links exit_msg (remote_link_unreachable), requests fail at once.
     proxies_.erase(p->node());
+    std::set<caf::node_id> routed;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto r = routed_via_.find(p->node());
+      if (r != routed_via_.end()) {
+        for (auto& nid : r->second)
+          if (by_node_.count(nid) == 0) // a node with its own session has no routed proxies
+            routed.insert(nid);
+        routed_via_.erase(r);
+      }
+    }
+    // Proxies reached through this peer lose their route (remote_link_unreachable).
+    for (auto& nid : routed)
+      proxies_.erase(nid);
     for (auto& [requester, mid] : pending)
       if (auto s = requester.lock())
         s->enqueue(
@@ -1158,6 +1272,12 @@ private:
       return;
     tr_->disconnect(conn);
     if (!reconnect_to.empty()) {
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        for (auto& kvp : outgoing_)
+          if (kvp.second.peer_name == p->name() && !kvp.second.session)
+            return; // someone connects already: one session per pair
+      }
       // A fresh socket, so that nothing queued for the lost incarnation reaches a new one.
       auto nc = tr_->connect(reconnect_to);
       if (!nc) {
@@ -1191,6 +1311,8 @@ private:
   std::unordered_map<conn_id, std::shared_ptr<peer>> by_conn_;
   std::atomic<uint64_t> conn_gen_{1}; // bumped on every change of `by_conn_`
   std::map<caf::node_id, std::shared_ptr<peer>> by_node_;
+  /// Nodes reached through a peer (routed proxies), by the peer's node.
+  std::map<caf::node_id, std::set<caf::node_id>> routed_via_;
   std::unordered_map<std::string, std::shared_ptr<peer>> by_name_;
   std::unordered_map<conn_id, outgoing> outgoing_;
   /// Connections whose session ended; their late frames are dropped quietly.

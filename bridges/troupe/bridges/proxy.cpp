@@ -48,7 +48,21 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* c
   }
   std::vector<char> frame;
   frame.reserve(128);
-  if (!sender) {
+  if (node() != session_->node()) {
+    // A routed proxy: the actor lives beyond the session's peer, which forwards the frame.
+    caf::actor_id sid = 0;
+    caf::node_id snode;
+    if (sender) {
+      sid = sender->id();
+      if (sender->node() == sys.node()) {
+        if (last_registered_.exchange(sid, std::memory_order_relaxed) != sid)
+          sys.registry().put(sid, sender);
+      } else {
+        snode = sender->node();
+      }
+    }
+    encode_routed_header(frame, frame_kind::message, sid, snode, id(), node(), mid.integer_value());
+  } else if (!sender) {
     encode_header(frame, frame_kind::message, 0, id(), {}, mid.integer_value());
   } else if (sender->node() == sys.node()) {
     // Register the sender by id so that the reply, addressed by id, finds it. The registry takes
@@ -85,8 +99,8 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* c
 
 void remote_proxy::send_link_frame(bool link, caf::abstract_actor* x) {
   auto& sys = home_system();
-  if (x->node() != sys.node())
-    return; // links between two proxies are not forwarded
+  if (x->node() != sys.node() || node() != session_->node())
+    return; // links between two proxies, and links over a routed proxy, are not forwarded
   // Called inside CAF's critical section over both actors: no actor registry here (see peer).
   if (link)
     session_->add_linked_local(x->id(), x->ctrl());

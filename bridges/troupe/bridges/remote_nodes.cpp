@@ -33,8 +33,8 @@ public:
       err = hub_.connect(peer, endpoint);
       if (!err || hub_.connected(peer))
         return caf::none;
-      if (err == errc::bad_config)
-        return err; // the node answering there is another one: retrying cannot help
+      if (err == errc::bad_config || err == errc::invalid_state)
+        return err; // another node answers there, or the hub stopped: retrying cannot help
     } while (std::chrono::steady_clock::now() < deadline);
     return err;
   }
