@@ -54,6 +54,10 @@ int check(const std::string& file, const troupe::catalog& types) {
   auto app = load(file, types);
   if (!app)
     return 2;
+  if (auto err = troupe::check_log_dir(app->log_dir)) {
+    std::cerr << "error: " << troupe::config_error_message(err) << '\n';
+    return 2;
+  }
   std::cout << "app " << app->name << " (" << app->file << "): " << app->nodes.size()
             << (app->nodes.size() == 1 ? " node, " : " nodes, ") << app->actors.size()
             << (app->actors.size() == 1 ? " actor" : " actors") << '\n';
@@ -286,7 +290,8 @@ int stop(const std::string& file, const troupe::catalog& types) {
   if (!app)
     return 2;
   auto info = troupe::read_run_file(app->run_file());
-  if (!info || ::kill(static_cast<pid_t>(info->pid), 0) != 0) {
+  // The pid of a stale run file may belong to an unrelated process by now: never signal that.
+  if (!info || !troupe::is_run_of(info->pid, file)) {
     std::cerr << "error: app " << app->name << " is not running (no live troupe run recorded in "
               << app->run_file() << ")\n";
     return 1;
@@ -329,8 +334,8 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
   if (!app)
     return 2;
   auto info = troupe::read_run_file(app->run_file());
-  if (info && ::kill(static_cast<pid_t>(info->pid), 0) != 0)
-    info.reset(); // stale run file
+  if (info && !troupe::is_run_of(info->pid, file))
+    info.reset(); // stale run file (its pid dead or reused)
   auto opts = make_node_options();
   opts.ephemeral = true;
   opts.log_to_file = false;
@@ -465,27 +470,29 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
 } // namespace
 
 int main(int argc, char** argv) {
-  troupe::block_stop_signals();
   CLI::App cli{"troupe: run and inspect Troupe actor apps"};
   cli.require_subcommand(1);
   std::string file;
   std::string node_name;
   auto run_cmd
     = cli.add_subcommand("run", "start the app's nodes (or one node) until SIGINT/SIGTERM");
-  run_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  run_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   run_cmd->add_option("--node", node_name, "start only this node, in this process");
   bool inline_node = false;
   run_cmd->add_flag("--inline", inline_node,
                     "run a one-node app's node in this process, without a launcher that restarts "
                     "it");
   auto check_cmd = cli.add_subcommand("check", "validate an app file and print what runs where");
-  check_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  check_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   std::string target;
   std::vector<std::string> words;
   std::string timeout_text = "5s";
   auto call_cmd = cli.add_subcommand(
     "call", "send a request to a named actor of a running app and print the reply");
-  call_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  call_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   call_cmd->add_option("name", target, "the actor's app-wide name")->required();
   call_cmd
     ->add_option("args", words,
@@ -495,10 +502,12 @@ int main(int argc, char** argv) {
   call_cmd->add_option("--timeout", timeout_text, "longest wait for the reply")
     ->capture_default_str();
   auto stop_cmd = cli.add_subcommand("stop", "stop an app started by troupe run (from any shell)");
-  stop_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  stop_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   bool json = false;
   auto ps_cmd = cli.add_subcommand("ps", "show the nodes and actors of a running app");
-  ps_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  ps_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   ps_cmd->add_flag("--json", json, "print JSON for scripts");
   CLI11_PARSE(cli, argc, argv);
   auto types = make_catalog();
@@ -506,8 +515,12 @@ int main(int argc, char** argv) {
     return stop(file, types);
   if (*ps_cmd)
     return ps(file, json, types);
-  if (*run_cmd)
+  if (*run_cmd) {
+    // Only `run` waits for SIGINT/SIGTERM with sigwait; every other subcommand stays
+    // interruptible. Blocked before run starts any thread, so that every thread inherits it.
+    troupe::block_stop_signals();
     return run(file, node_name, inline_node, types);
+  }
   if (*call_cmd)
     return call(file, target, words, timeout_text, types);
   return check(file, types);

@@ -159,6 +159,13 @@ struct app_spec {
   std::string endpoint_for(const std::string& from, const std::string& to) const;
 };
 
+/// Checks that `log_dir` is a writable directory, or can be created as one (its nearest existing
+/// ancestor is a writable directory); the error (`bad_config`) names the problem.
+caf::error check_log_dir(const std::string& log_dir);
+
+/// App files larger than this (bytes) are refused before they are read.
+constexpr long max_app_file_size = long{4} << 20;
+
 /// Reads and validates the app file at `path` against the actor types of `types`.
 /// On failure the error (category `troupe`, code `bad_config`) carries one line of the form
 /// `FILE:LINE: KEY: PROBLEM`.

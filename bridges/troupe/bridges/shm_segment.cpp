@@ -250,6 +250,17 @@ std::string shm_name_part(const std::string& x) {
   return out;
 }
 
+std::string shm_short_name(const std::string& x, size_t max) {
+  if (x.size() <= max)
+    return x;
+  uint64_t h = 14695981039346656037ull; // FNV-1a
+  for (unsigned char c : x)
+    h = (h ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return x.substr(0, max - 17) + "-" + hex;
+}
+
 caf::expected<std::vector<std::string>> list_segments(const std::string& prefix) {
   auto* dir = ::opendir("/dev/shm");
   if (dir == nullptr)

@@ -134,6 +134,13 @@ bool process_alive(pid_t pid);
 /// Turns `x` into a component of a shm name: characters other than [A-Za-z0-9_-] become '_'.
 std::string shm_name_part(const std::string& x);
 
+/// Shortens `x` (already a name part) to at most `max` characters (`max` >= 24): a longer name
+/// keeps its first `max - 17` characters and gets '-' and a 16-digit hash of the whole appended,
+/// so that distinct long names stay distinct. Segment names are limited (NAME_MAX, and the 128
+/// bytes a door name may take in a shared header) although app and node names of 64 characters
+/// each are valid.
+std::string shm_short_name(const std::string& x, size_t max);
+
 /// Removes every segment in /dev/shm whose name starts with `prefix` (without slash), carries a
 /// valid Troupe header and whose creator and attacher processes are all dead. Returns how many
 /// were removed. Foreign files and segments of live processes are left alone.

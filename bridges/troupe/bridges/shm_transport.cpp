@@ -108,7 +108,7 @@ public:
       log_(opts_.logger ? opts_.logger : spdlog::default_logger()) {
     if (shm_.name.empty())
       shm_.name = "p" + std::to_string(::getpid());
-    shm_.name = shm_name_part(shm_.name);
+    shm_.name = shm_short_name(shm_name_part(shm_.name), max_name_part);
     for (auto& slot : table_)
       slot.store(nullptr);
   }
@@ -274,11 +274,16 @@ private:
     bool broken = false; // the name was taken from us and could not be recreated (logged once)
   };
 
+  // Longest name parts: a door name ("PREFIX" + name + ".PID.N.door") must fit the 128 bytes of
+  // its shared field, a pair name ("PREFIX" + listen + "." + name + ".PID.N") NAME_MAX.
+  static constexpr size_t max_name_part = 48;
+  static constexpr size_t max_listen_part = 96;
+
   static caf::expected<std::string> parse(const std::string& endpoint) {
     const std::string scheme = "shm://";
     if (endpoint.compare(0, scheme.size(), scheme) != 0 || endpoint.size() == scheme.size())
       return make_error(errc::bad_config, "not an shm endpoint: " + endpoint);
-    return shm_name_part(endpoint.substr(scheme.size()));
+    return shm_short_name(shm_name_part(endpoint.substr(scheme.size())), max_listen_part);
   }
 
   // -- connection table: lookups from any thread without a lock --------------------------------
