@@ -17,6 +17,7 @@
 #include "caf/scoped_actor.hpp"
 
 #include "troupe/actors/catalog.hpp"
+#include "troupe/bridges/curve.hpp"
 #include "troupe/bridges/remote_nodes.hpp"
 #include "troupe/bridges/shm_segment.hpp"
 #include "troupe/catalog.hpp"
@@ -57,6 +58,21 @@ int check(const std::string& file, const troupe::catalog& types) {
   if (auto err = troupe::check_log_dir(app->log_dir)) {
     std::cerr << "error: " << troupe::config_error_message(err) << '\n';
     return 2;
+  }
+  if (!app->bridges.curve_key.empty()) {
+    if (auto keys = troupe::bridges::read_curve_key_file(app->bridges.curve_key); !keys) {
+      std::cerr << "error: " << troupe::config_error_message(keys.error()) << '\n';
+      return 2;
+    }
+  } else {
+    for (auto& n : app->nodes)
+      for (auto& ep : n.endpoints)
+        if (ep.rfind("tcp://", 0) == 0) {
+          std::cerr << "warning: node " << n.name << " listens on plain " << ep
+                    << ": anyone who reaches it can call every name; set [bridges] curve_key "
+                       "(troupe keys FILE) to authenticate and encrypt\n";
+          break;
+        }
   }
   std::cout << "app " << app->name << " (" << app->file << "): " << app->nodes.size()
             << (app->nodes.size() == 1 ? " node, " : " nodes, ") << app->actors.size()
@@ -509,8 +525,21 @@ int main(int argc, char** argv) {
   ps_cmd->add_option("app", file, "the app file (TOML)")
     ->required(); // load_app explains a bad path
   ps_cmd->add_flag("--json", json, "print JSON for scripts");
+  auto keys_cmd = cli.add_subcommand(
+    "keys", "write a new CURVE key pair for [bridges] curve_key (tcp/ipc authentication)");
+  keys_cmd->add_option("file", file, "the key file to create (mode 0600, never overwritten)")
+    ->required();
   CLI11_PARSE(cli, argc, argv);
   auto types = make_catalog();
+  if (*keys_cmd) {
+    if (auto err = troupe::bridges::write_curve_key_file(file)) {
+      std::cerr << "error: " << troupe::config_error_message(err) << '\n';
+      return 2;
+    }
+    std::cout << "wrote a CURVE key pair to " << file
+              << " (mode 0600); name it in [bridges] curve_key of the app file\n";
+    return 0;
+  }
   if (*stop_cmd)
     return stop(file, types);
   if (*ps_cmd)

@@ -659,7 +659,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     auto& tbl = r.require_table(i->second, "bridges");
     r.only_keys(tbl, "bridges",
                 {"heartbeat_interval", "heartbeat_timeout", "connect_timeout", "lookup_timeout",
-                 "shm_ring_size", "shm_spin"});
+                 "shm_ring_size", "shm_spin", "curve_key"});
     auto& t = tbl.as_table();
     auto get = [&](const char* key, timespan& out) {
       if (auto k = t.find(key); k != t.end()) {
@@ -684,6 +684,12 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       app.bridges.shm_spin = read_duration(r, k->second, "bridges.shm_spin");
       if (app.bridges.shm_spin.count() < 0 || app.bridges.shm_spin > std::chrono::milliseconds{10})
         r.fail(k->second, "bridges.shm_spin", "must be from 0s to 10ms");
+    }
+    if (auto k = t.find("curve_key"); k != t.end()) {
+      if (!k->second.is_string() || k->second.as_string().str.empty())
+        r.fail(k->second, "bridges.curve_key",
+               "expected the path of a key file written by troupe keys FILE");
+      app.bridges.curve_key = k->second.as_string().str;
     }
     if (app.bridges.heartbeat_timeout <= app.bridges.heartbeat_interval)
       r.fail(tbl, "bridges.heartbeat_timeout", "must be longer than bridges.heartbeat_interval");

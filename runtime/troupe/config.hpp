@@ -45,6 +45,8 @@ struct bridge_settings {
   size_t shm_ring_size = size_t{1} << 20;
   /// How long a shared-memory bridge's reader spins before it sleeps on its futex.
   timespan shm_spin{std::chrono::microseconds{5}};
+  /// Path of the app's CURVE key file (`troupe keys FILE`); empty: tcp and ipc are plain.
+  std::string curve_key;
 };
 
 /// One `[[actors]]` entry: an actor placed on a node.

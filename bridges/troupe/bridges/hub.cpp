@@ -362,6 +362,8 @@ public:
     topts.max_queued_frames = opts_.max_queued_frames;
     topts.max_queued_bytes = opts_.max_queued_bytes;
     topts.logger = log_;
+    topts.curve_public_key = opts_.curve_public_key;
+    topts.curve_secret_key = opts_.curve_secret_key;
     topts.tick_interval
       = std::max(std::chrono::milliseconds{5},
                  std::min(std::chrono::milliseconds{50}, opts_.heartbeat_interval / 2));

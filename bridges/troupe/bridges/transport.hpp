@@ -56,6 +56,12 @@ struct transport_options {
   size_t max_queued_bytes_per_peer = size_t{64} << 20;
   /// A peer whose backlog stays over its budget this long is disconnected (with a log line).
   std::chrono::milliseconds stalled_peer_timeout{5000};
+  /// ZeroMQ CURVE (Z85 text, 40 characters each; both empty: plain, unauthenticated). All nodes of
+  /// an app share one key pair: listening sockets are CURVE servers that accept only clients
+  /// presenting this public key (checked by a ZAP handler), outgoing connections present it and
+  /// expect it from the server. A peer without the secret gets no frame through.
+  std::string curve_public_key;
+  std::string curve_secret_key;
   /// Where transport events that no listener callback carries (a peer dropped for flooding, a
   /// corrupt shared-memory session, a foreign segment) are logged; spdlog's default if null.
   std::shared_ptr<spdlog::logger> logger;

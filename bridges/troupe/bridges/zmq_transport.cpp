@@ -17,6 +17,7 @@
 
 #include <zmq.hpp>
 
+#include "troupe/bridges/detail/log_limiter.hpp"
 #include "troupe/errc.hpp"
 
 #include <spdlog/spdlog.h>
@@ -61,6 +62,22 @@ public:
     if (!fd)
       return fd.error();
     wakeup_fd_ = *fd;
+    if (!opts_.curve_public_key.empty()) {
+      // The ZAP handler of this context: libzmq asks it about every CURVE client that connects
+      // to our ROUTER; it lives on the I/O thread (created here, before that thread starts).
+      if (zmq_has("curve") == 0)
+        return make_error(errc::bad_config, "curve keys given, but libzmq lacks CURVE support");
+      if (opts_.curve_public_key.size() != 40
+          || zmq_z85_decode(curve_public_bin_, opts_.curve_public_key.c_str()) == nullptr)
+        return make_error(errc::bad_config, "invalid CURVE public key");
+      try {
+        zap_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::rep);
+        zap_->set(zmq::sockopt::linger, 0);
+        zap_->bind("inproc://zeromq.zap.01");
+      } catch (const zmq::error_t& e) {
+        return make_error(errc::system_error, std::string{"ZAP handler: "} + e.what());
+      }
+    }
     listener_ = listener;
     running_ = true;
     thread_ = std::thread{[this] { run(); }};
@@ -74,6 +91,11 @@ public:
           router_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::router);
           router_->set(zmq::sockopt::router_mandatory, 1);
           router_->set(zmq::sockopt::router_handover, 1);
+          if (zap_) {
+            router_->set(zmq::sockopt::curve_server, 1);
+            router_->set(zmq::sockopt::curve_secretkey, opts_.curve_secret_key);
+            router_->set(zmq::sockopt::zap_domain, "troupe");
+          }
           configure(*router_);
         }
         // libzmq unlinks whatever file an ipc path names before binding: refuse a path that
@@ -107,6 +129,13 @@ public:
         // Queue only on completed connections: a hello sent while the peer is down is dropped
         // (and retried by the hub) instead of piling up and arriving in a burst later.
         sock->set(zmq::sockopt::immediate, 1);
+        if (zap_) {
+          // Every node of the app holds the one key pair: the server must prove it has the
+          // secret, and so must we (the server's ZAP handler checks our public key).
+          sock->set(zmq::sockopt::curve_serverkey, opts_.curve_public_key);
+          sock->set(zmq::sockopt::curve_publickey, opts_.curve_public_key);
+          sock->set(zmq::sockopt::curve_secretkey, opts_.curve_secret_key);
+        }
         configure(*sock);
         auto mon_addr = "inproc://troupe-monitor-" + std::to_string(id);
         if (zmq_socket_monitor(sock->handle(), mon_addr.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
@@ -502,6 +531,47 @@ private:
     }
   }
 
+  // Answers the ZAP requests libzmq makes for CURVE clients: only the app's own key passes.
+  void serve_zap() {
+    for (int n = 0; n < 64; ++n) {
+      std::vector<zmq::message_t> req;
+      zmq::message_t part;
+      if (!zap_->recv(part, zmq::recv_flags::dontwait))
+        return;
+      req.push_back(std::move(part));
+      while (zap_->get(zmq::sockopt::rcvmore)) {
+        zmq::message_t more;
+        if (!zap_->recv(more, zmq::recv_flags::dontwait))
+          break;
+        req.push_back(std::move(more));
+      }
+      // version, request id, domain, address, identity, mechanism, credentials...
+      bool ok = req.size() >= 7 && req[5].to_string() == "CURVE" && req[6].size() == 32
+                && std::memcmp(req[6].data(), curve_public_bin_, 32) == 0;
+      if (!ok) {
+        uint64_t suppressed = 0;
+        if (zap_log_.allow(0, suppressed))
+          log_->warn("[zmq] refused a {} client from {}: not the app's CURVE key{}",
+                     req.size() > 5 ? req[5].to_string() : std::string{"?"},
+                     req.size() > 3 ? req[3].to_string() : std::string{"?"},
+                     suppressed > 0 ? " (" + std::to_string(suppressed) + " more not logged)"
+                                    : std::string{});
+      }
+      auto request_id = req.size() > 1 ? req[1].to_string() : std::string{};
+      try {
+        zap_->send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
+        zap_->send(zmq::buffer(request_id), zmq::send_flags::sndmore);
+        zap_->send(ok ? zmq::str_buffer("200") : zmq::str_buffer("400"), zmq::send_flags::sndmore);
+        zap_->send(ok ? zmq::str_buffer("OK") : zmq::str_buffer("unknown key"),
+                   zmq::send_flags::sndmore);
+        zap_->send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+        zap_->send(zmq::str_buffer(""), zmq::send_flags::none);
+      } catch (const zmq::error_t&) {
+        // The REP socket's state machine only fails if libzmq went away: nothing to answer.
+      }
+    }
+  }
+
   conn_id conn_for_routing_id(const std::string& rid) {
     auto i = routing_ids_.find(rid);
     if (i != routing_ids_.end())
@@ -618,6 +688,10 @@ private:
         items.push_back({router_->handle(), 0, ZMQ_POLLIN, 0});
         item_conns.push_back(0);
       }
+      if (zap_) {
+        items.push_back({zap_->handle(), 0, ZMQ_POLLIN, 0});
+        item_conns.push_back(0);
+      }
       // Round up: poll's timeout has ms resolution, and a truncated one returns just before the
       // tick, after which every pass polls with timeout 0 until the tick is due (a busy loop of
       // up to 1 ms per tick, 1.6 % of a core on an idle node).
@@ -652,6 +726,10 @@ private:
           continue;
         if (items[i].socket == (router_ ? router_->handle() : nullptr)) {
           read_router();
+          continue;
+        }
+        if (zap_ && items[i].socket == zap_->handle()) {
+          serve_zap();
           continue;
         }
         auto c = conns_.find(item_conns[i]);
@@ -698,6 +776,7 @@ private:
       router_->close();
       router_.reset();
     }
+    zap_.reset();
     // Commands posted after the last drain still wait for their promise: run them (they fail
     // cleanly because the sockets are gone or the state says stopped).
     std::deque<item> rest;
@@ -735,6 +814,9 @@ private:
 
   // I/O thread only.
   std::unique_ptr<zmq::socket_t> router_;
+  std::unique_ptr<zmq::socket_t> zap_; // CURVE only: the ZAP handler (inproc://zeromq.zap.01)
+  uint8_t curve_public_bin_[32] = {};
+  troupe::detail::log_limiter zap_log_{10, 10, std::chrono::seconds{10}};
   std::unordered_map<conn_id, connection> conns_;
   std::unordered_map<std::string, conn_id> routing_ids_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> banned_;
