@@ -606,6 +606,10 @@ public:
     // deliver.
     if (!p || !p->alive())
       return nullptr;
+    // Called under the proxy registry's lock: count in the peer, never ask the registry.
+    if (p->counters.proxies.load(std::memory_order_relaxed) >= opts_.max_proxies_per_peer)
+      return nullptr; // handle_message rejects the frame and logs it
+    p->counters.proxies.fetch_add(1, std::memory_order_relaxed);
     caf::actor_config cfg;
     auto result
       = caf::make_actor<bridges::remote_proxy, caf::strong_actor_ptr>(aid, nid, &sys_, cfg, p);
@@ -1030,6 +1034,14 @@ private:
   void handle_message(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
     auto mid = caf::message_id{env.mid};
     auto src = resolve_sender(p, env);
+    if (!src && env.sender != 0
+        && p->counters.proxies.load(std::memory_order_relaxed) >= opts_.max_proxies_per_peer) {
+      reject(p, p->conn(),
+             make_error(errc::overloaded, "node " + p->name() + " named more than "
+                                            + std::to_string(opts_.max_proxies_per_peer)
+                                            + " distinct actors (max_proxies_per_peer)"));
+      return;
+    }
     auto msg = bridges::decode_payload(sys_, &eu_, env.body, env.body_size);
     if (env.receiver_node && env.receiver_node != sys_.node()) {
       forward(p, env, std::move(src), mid, std::move(msg));

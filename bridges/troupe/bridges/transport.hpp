@@ -49,8 +49,9 @@ struct transport_options {
   std::chrono::milliseconds flush_timeout{250};
   /// Per-peer share of the outbound bounds: one peer that does not read its replies may hold at
   /// most this many queued frames (and `max_queued_bytes_per_peer` bytes); sends beyond it fail
-  /// with `errc::overloaded` for that peer only, and its inbound frames are dropped unread until
-  /// its backlog halves, so it can never use up the budget of the others.
+  /// with `errc::overloaded` for that peer only, so it can never use up the budget of the others.
+  /// One that also takes no frame for a second has its inbound frames dropped unread (zmq) or
+  /// left unread (shm) until its backlog halves.
   size_t max_queued_frames_per_peer = 10000;
   /// Byte bound of one peer's backlog (see `max_queued_frames_per_peer`).
   size_t max_queued_bytes_per_peer = size_t{64} << 20;

@@ -249,9 +249,13 @@ private:
     std::string endpoint;
     std::deque<std::vector<char>> backlog; // frames the socket refused with EAGAIN
     std::shared_ptr<peer_budget> budget;
-    // Over budget: since when, and how many of its frames were dropped unread meanwhile.
+    // Over budget: since when its frames are dropped (zero: not throttled), how many were dropped
+    // meanwhile, and when a frame last left the backlog for it (a slow reader makes progress, a
+    // flooder that never reads does not: only the latter is throttled).
     std::chrono::steady_clock::time_point over_since{};
     uint64_t dropped_in = 0;
+    bool over_seen = false;
+    std::chrono::steady_clock::time_point last_progress{};
     // A ROUTER peer whose pipe is full: retry at `retry_at` with a growing back-off (the ROUTER
     // socket reports POLLOUT whenever any peer can take frames, so polling for it would spin).
     std::chrono::steady_clock::time_point retry_at{};
@@ -270,11 +274,16 @@ private:
                               : "connection " + std::to_string(id) + " to " + c.endpoint;
   }
 
-  // Called on the I/O thread: drops frames of a peer over its budget (reads them, does not
-  // decode them) and disconnects one that stays over it for `stalled_peer_timeout`.
-  // Returns true when the frames of `c` are to be dropped.
+  /// A peer over its budget whose backlog did not move for this long is throttled.
+  static constexpr std::chrono::seconds throttle_after{1};
+
+  // Called on the I/O thread: drops frames of a peer that is over its budget and has not taken
+  // a frame for `throttle_after` (reads them, does not decode them); `check_stalled` disconnects
+  // one that took nothing for `stalled_peer_timeout`. Returns true when the frames of `c` are to
+  // be dropped.
   bool throttled(conn_id id, connection& c, std::chrono::steady_clock::time_point now) {
     if (!c.budget || !c.budget->over.load(std::memory_order_relaxed)) {
+      c.over_seen = false;
       if (c.over_since != std::chrono::steady_clock::time_point{}) {
         log_->info("[zmq] peer on {} reads again; {} of its frames were dropped meanwhile",
                    peer_label(id, c), c.dropped_in);
@@ -283,6 +292,12 @@ private:
       }
       return false;
     }
+    if (!c.over_seen) {
+      c.over_seen = true; // the grace period starts now, however long the peer was idle before
+      c.last_progress = std::max(c.last_progress, now);
+    }
+    if (now - c.last_progress < throttle_after)
+      return false; // a slow reader that still takes frames: refused sends are its back-pressure
     if (c.over_since == std::chrono::steady_clock::time_point{}) {
       c.over_since = now;
       log_->warn("[zmq] peer on {} does not read its replies ({} frames queued for it, over its "
@@ -297,7 +312,7 @@ private:
     for (auto& [id, c] : conns_) {
       throttled(id, c, now);
       if (c.over_since != std::chrono::steady_clock::time_point{}
-          && now - c.over_since > opts_.stalled_peer_timeout)
+          && now - c.last_progress > opts_.stalled_peer_timeout)
         stalled.push_back(id);
     }
     for (auto id : stalled) {
@@ -424,6 +439,17 @@ private:
 
   // Tries to hand the backlog of `c` to its socket; returns false if the peer is unreachable.
   bool flush(conn_id id, connection& c) {
+    auto ok = flush_backlog(c);
+    // Half the budget free again: the peer may be sent to (and read from) as before.
+    if (c.budget && c.budget->over.load(std::memory_order_relaxed)
+        && c.budget->frames.load() <= opts_.max_queued_frames_per_peer / 2
+        && c.budget->bytes.load() <= opts_.max_queued_bytes_per_peer / 2)
+      c.budget->over.store(false);
+    static_cast<void>(id);
+    return ok;
+  }
+
+  bool flush_backlog(connection& c) {
     if (!c.dealer && !c.backlog.empty() && c.retry_at > std::chrono::steady_clock::now())
       return true;
     while (!c.backlog.empty()) {
@@ -456,12 +482,9 @@ private:
         c.budget->release(size);
       c.backlog.pop_front();
       c.backoff = std::chrono::microseconds{0};
+      if (c.over_seen) // only then does anybody look at it
+        c.last_progress = std::chrono::steady_clock::now();
     }
-    if (c.budget && c.budget->over.load(std::memory_order_relaxed)
-        && c.budget->frames.load() <= opts_.max_queued_frames_per_peer / 2
-        && c.budget->bytes.load() <= opts_.max_queued_bytes_per_peer / 2)
-      c.budget->over.store(false);
-    static_cast<void>(id);
     return true;
   }
 

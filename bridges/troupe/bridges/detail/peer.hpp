@@ -28,6 +28,8 @@ struct peer_counters {
   std::atomic<uint64_t> bytes_out{0};
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> dropped{0};
+  /// Live proxies made for actors this peer named (bounded by `hub_options::max_proxies_per_peer`).
+  std::atomic<uint64_t> proxies{0};
 };
 
 /// One established session with a remote node, shared by the hub and every proxy of that node.
