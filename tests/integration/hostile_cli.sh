@@ -69,7 +69,9 @@ set +e; timeout 60 "$BIN/troupe" check "$WORK/many.toml" >/dev/null 2>&1; rc=$?;
 ms=$(( $(now_ms) - t0 ))
 echo "     check of 20,000 actors: $ms ms"
 check "20,000 actors checked" 0 "$rc"
-[[ $ms -lt 4000 ]] && pass "20,000 actors within 4 s ($ms ms)" || fail "20,000 actors took $ms ms"
+limit=4000 # quadratic, it took 9.3 s; under scripts/sanitize.sh everything runs ~5x slower
+[[ -n "${ASAN_OPTIONS:-}" ]] && limit=20000
+[[ $ms -lt $limit ]] && pass "20,000 actors within $limit ms ($ms ms)" || fail "20,000 actors took $ms ms"
 
 # A stale run file whose pid now belongs to an unrelated process: stop must not signal it.
 printf '[app]\nname = "hd-stale-%s"\nlog_dir = "%s/logs"\n[nodes.main]\n' $$ "$WORK" > "$WORK/stale.toml"
