@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   std::string node_name;
   std::string service = "config";
   std::string timeout_text = "2s";
-  cli.add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  cli.add_option("app", file, "the app file (TOML)")->required(); // load_app explains a bad path
   cli.add_option("--node", node_name, "the node prog runs as (default: the app's user node)");
   cli.add_option("--service", service, "name of the config supervisor actor")
     ->capture_default_str();

@@ -26,6 +26,7 @@
 #include "caf/sec.hpp"
 
 #include "troupe/actors/builtin.hpp"
+#include "troupe/bridges/curve.hpp"
 #include "troupe/bridges/remote_nodes.hpp"
 #include "troupe/bridges/shm_segment.hpp"
 #include "troupe/bridges/shm_transport.hpp"
@@ -70,6 +71,25 @@ int check(const std::string& file, const troupe::catalog& types) {
   auto app = load(file, types);
   if (!app)
     return 2;
+  if (auto err = troupe::check_log_dir(app->log_dir)) {
+    std::cerr << "error: " << troupe::config_error_message(err) << '\n';
+    return 2;
+  }
+  if (!app->bridges.curve_key.empty()) {
+    if (auto keys = troupe::bridges::read_curve_key_file(app->bridges.curve_key); !keys) {
+      std::cerr << "error: " << troupe::config_error_message(keys.error()) << '\n';
+      return 2;
+    }
+  } else {
+    for (auto& n : app->nodes)
+      for (auto& ep : n.endpoints)
+        if (ep.rfind("tcp://", 0) == 0) {
+          std::cerr << "warning: node " << n.name << " listens on plain " << ep
+                    << ": anyone who reaches it can call every name; set [bridges] curve_key "
+                       "(troupe keys FILE) to authenticate and encrypt\n";
+          break;
+        }
+  }
   std::cout << "app " << app->name << " (" << app->file << "): " << app->nodes.size()
             << (app->nodes.size() == 1 ? " node, " : " nodes, ") << app->actors.size()
             << (app->actors.size() == 1 ? " actor" : " actors") << '\n';
@@ -506,7 +526,8 @@ int stop(const std::string& file, const troupe::catalog& types) {
   if (!app)
     return 2;
   auto info = troupe::read_run_file(app->run_file());
-  if (!info || ::kill(static_cast<pid_t>(info->pid), 0) != 0) {
+  // The pid of a stale run file may belong to an unrelated process by now: never signal that.
+  if (!info || !troupe::is_run_of(info->pid, file)) {
     std::cerr << "error: app " << app->name << " is not running (no live troupe run recorded in "
               << app->run_file() << ")\n";
     return 1;
@@ -549,8 +570,8 @@ int ps(const std::string& file, bool json, const troupe::catalog& types) {
   if (!app)
     return 2;
   auto info = troupe::read_run_file(app->run_file());
-  if (info && ::kill(static_cast<pid_t>(info->pid), 0) != 0)
-    info.reset(); // stale run file
+  if (info && !troupe::is_run_of(info->pid, file))
+    info.reset(); // stale run file (its pid dead or reused)
   auto opts = make_node_options();
   opts.ephemeral = true;
   opts.log_to_file = false;
@@ -747,7 +768,6 @@ int top(const std::string& file, bool once, const std::string& sort, const troup
 } // namespace
 
 int troupe::cli_main(int argc, char** argv, const troupe::catalog& user_types) {
-  troupe::block_stop_signals();
   std::string program = argc > 0 ? argv[0] : "troupe";
   program = program.substr(program.rfind('/') + 1);
   CLI::App cli{program + ": run and inspect Troupe actor apps"};
@@ -756,20 +776,23 @@ int troupe::cli_main(int argc, char** argv, const troupe::catalog& user_types) {
   std::string node_name;
   auto run_cmd
     = cli.add_subcommand("run", "start the app's nodes (or one node) until SIGINT/SIGTERM");
-  run_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  run_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   run_cmd->add_option("--node", node_name, "start only this node, in this process");
   bool inline_node = false;
   run_cmd->add_flag("--inline", inline_node,
                     "run a one-node app's node in this process, without a launcher that restarts "
                     "it");
   auto check_cmd = cli.add_subcommand("check", "validate an app file and print what runs where");
-  check_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  check_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   std::string target;
   std::vector<std::string> words;
   std::string timeout_text = "5s";
   auto call_cmd = cli.add_subcommand(
     "call", "send a request to a named actor of a running app and print the reply");
-  call_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  call_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   call_cmd->add_option("name", target, "the actor's app-wide name")->required();
   call_cmd
     ->add_option("args", words,
@@ -779,45 +802,72 @@ int troupe::cli_main(int argc, char** argv, const troupe::catalog& user_types) {
   call_cmd->add_option("--timeout", timeout_text, "longest wait for the reply")
     ->capture_default_str();
   auto stop_cmd = cli.add_subcommand("stop", "stop an app started by troupe run (from any shell)");
-  stop_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  stop_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   bool json = false;
   auto ps_cmd = cli.add_subcommand("ps", "show the nodes and actors of a running app");
-  ps_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  ps_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   ps_cmd->add_flag("--json", json, "print JSON for scripts");
   auto inspect_cmd = cli.add_subcommand(
     "inspect", "print a running actor's state as JSON, without stopping it (actors whose state "
                "type has an inspect overload)");
-  inspect_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  inspect_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   inspect_cmd->add_option("name", target, "the actor's app-wide name")->required();
   inspect_cmd->add_option("--timeout", timeout_text, "longest wait for the answer")
     ->capture_default_str();
   bool follow = false;
   auto events_cmd = cli.add_subcommand("events", "print the app's events (JSON lines in its log "
                                                  "directory); -f follows them");
-  events_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  events_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   events_cmd->add_flag("-f,--follow", follow, "keep printing new events until SIGINT");
   events_cmd->add_flag("--json", json, "print the JSON lines as they are");
   bool once = false;
   std::string sort = "rate";
   auto top_cmd = cli.add_subcommand("top", "live view of a running app (q quits; m, b, r, n sort)");
-  top_cmd->add_option("app", file, "the app file (TOML)")->required()->check(CLI::ExistingFile);
+  top_cmd->add_option("app", file, "the app file (TOML)")
+    ->required(); // load_app explains a bad path
   top_cmd->add_flag("--once", once, "print one frame (two samples one second apart) and exit");
   top_cmd->add_option("--sort", sort, "initial sort: rate, mailbox, restarts or name")
     ->capture_default_str();
+  auto keys_cmd = cli.add_subcommand(
+    "keys", "write a new CURVE key pair for [bridges] curve_key (tcp/ipc authentication)");
+  keys_cmd->add_option("file", file, "the key file to create (mode 0600, never overwritten)")
+    ->required();
   CLI11_PARSE(cli, argc, argv);
   auto types = make_catalog(user_types);
-  if (*events_cmd)
+  if (*keys_cmd) {
+    if (auto err = troupe::bridges::write_curve_key_file(file)) {
+      std::cerr << "error: " << troupe::config_error_message(err) << '\n';
+      return 2;
+    }
+    std::cout << "wrote a CURVE key pair to " << file
+              << " (mode 0600); name it in [bridges] curve_key of the app file\n";
+    return 0;
+  }
+  if (*events_cmd) {
+    if (follow)
+      troupe::block_stop_signals(); // -f takes SIGINT/SIGTERM itself and ends with status 0
     return events(file, follow, json, types);
+  }
   if (*inspect_cmd)
     return call(file, target, {"tr_inspect"}, timeout_text, types, true);
-  if (*top_cmd)
+  if (*top_cmd) {
+    troupe::block_stop_signals(); // top takes SIGINT/SIGTERM itself and restores the terminal
     return top(file, once, sort, types);
+  }
   if (*stop_cmd)
     return stop(file, types);
   if (*ps_cmd)
     return ps(file, json, types);
-  if (*run_cmd)
+  if (*run_cmd) {
+    // Only `run` waits for SIGINT/SIGTERM with sigwait; every other subcommand stays
+    // interruptible. Blocked before run starts any thread, so that every thread inherits it.
+    troupe::block_stop_signals();
     return run(file, node_name, inline_node, types);
+  }
   if (*call_cmd)
     return call(file, target, words, timeout_text, types);
   return check(file, types);

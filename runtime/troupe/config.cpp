@@ -2,11 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <set>
 #include <sstream>
+#include <unordered_map>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <toml.hpp>
 
@@ -148,12 +155,14 @@ start_order(const std::vector<actor_spec>& actors, const std::string& node,
   for (auto& x : actors)
     if (x.node == node)
       here.push_back(&x);
+  std::unordered_map<std::string, size_t> index; // linear, not quadratic, in the actor count
+  for (size_t j = 0; j < here.size(); ++j)
+    index.emplace(here[j]->name, j);
   auto deps = [&](size_t i) {
     std::vector<size_t> result;
     for (auto& ref : here[i]->refs)
-      for (size_t j = 0; j < here.size(); ++j)
-        if (here[j]->name == ref && j != i)
-          result.push_back(j);
+      if (auto j = index.find(ref); j != index.end() && j->second != i)
+        result.push_back(j->second);
     return result;
   };
   auto order = ordered(here.size(), deps, cycle);
@@ -240,6 +249,32 @@ std::string type_name(const toml::value& v) {
   }
 }
 
+/// Returns the line of `v` in its source. toml11's `location().line()` counts the newlines from
+/// the start of the file on every call, which made checking a file with many actors quadratic;
+/// this looks the offset up in a newline index built once per source.
+size_t line_of(const toml::value& v) {
+  auto* reg = dynamic_cast<const toml::detail::region*>(toml::detail::get_region(v));
+  if (reg == nullptr || !reg->source())
+    return v.location().line();
+  // A weak reference, not an address: a later file's source may be allocated where an earlier,
+  // freed one was.
+  thread_local std::weak_ptr<const std::vector<char>> indexed;
+  thread_local std::vector<size_t> newlines;
+  auto& ptr = reg->source();
+  auto& src = *ptr;
+  if (indexed.owner_before(ptr) || ptr.owner_before(indexed) || indexed.expired()) {
+    newlines.clear();
+    for (size_t i = 0; i < src.size(); ++i)
+      if (src[i] == '\n')
+        newlines.push_back(i);
+    indexed = ptr;
+  }
+  auto offset = static_cast<size_t>(reg->first() - src.cbegin());
+  return 1
+         + static_cast<size_t>(std::lower_bound(newlines.begin(), newlines.end(), offset)
+                               - newlines.begin());
+}
+
 class reader {
 public:
   explicit reader(std::string file) : file_(std::move(file)) {
@@ -248,7 +283,7 @@ public:
 
   [[noreturn]] void fail(const toml::value& at, const std::string& key,
                          const std::string& problem) const {
-    fail(at.location().line(), key, problem);
+    fail(static_cast<unsigned>(line_of(at)), key, problem);
   }
 
   [[noreturn]] void fail(unsigned line, const std::string& key, const std::string& problem) const {
@@ -264,7 +299,7 @@ public:
   }
 
   source_ref where(const toml::value& v) const {
-    return {file_, static_cast<unsigned>(v.location().line())};
+    return {file_, static_cast<unsigned>(line_of(v))};
   }
 
   /// Checks that `table` has no keys other than `allowed`.
@@ -380,8 +415,8 @@ std::string endpoint_problem(const std::string& x) {
     if (colon == std::string::npos || colon == 0)
       return "a tcp endpoint needs a host and a port, e.g. \"tcp://127.0.0.1:7100\"";
     auto host = rest.substr(0, colon);
-    if (host == "*" || host == "0.0.0.0" || host == "[::]" || host == "::")
-      return "\"" + host
+    if (host == "*" || host == "0.0.0.0" || host == "[::]" || host == "::" || host == "[*]")
+      return "wildcard host \"" + host
              + "\" is an address to bind, which other nodes cannot connect to: give the address "
                "they use (e.g. \"tcp://10.0.0.5"
              + rest.substr(colon)
@@ -403,7 +438,13 @@ std::string endpoint_problem(const std::string& x) {
   }
   if (x.rfind("shm://", 0) == 0) {
     auto name = x.substr(6);
-    if (name.empty() || name.size() > 200 || !valid_name(name))
+    // "shm" expands to shm://APP.NODE, up to 129 characters; the transport shortens long names
+    // for its segment names itself.
+    auto valid_char = [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
+             || c == '_' || c == '.';
+    };
+    if (name.empty() || name.size() > 200 || !std::all_of(name.begin(), name.end(), valid_char))
       return "an shm endpoint needs a name of letters, digits, '-', '_', '.', e.g. "
              "\"shm://myapp.backend\" (or write \"shm\" for one derived from the app and node)";
     return {};
@@ -435,7 +476,7 @@ void parse_supervisors(const reader& r, const toml::value::table_type& top, app_
     auto path = "supervisors[" + std::to_string(index++) + "]";
     r.require_table(entry, path);
     r.only_keys(entry, path, {"name", "node", "strategy", "intensity", "backoff", "children"});
-    auto line = static_cast<unsigned>(entry.location().line());
+    auto line = static_cast<unsigned>(line_of(entry));
     auto& t = entry.as_table();
     supervisor_entry sup;
     sup.where = r.where(entry);
@@ -534,7 +575,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     r.fail(1, "app", "missing required table [app] (with at least name = \"...\")");
   auto& app_tbl = r.require_table(app_it->second, "app");
   r.only_keys(app_tbl, "app", {"name", "log_dir", "log_level"});
-  auto app_line = static_cast<unsigned>(app_tbl.location().line());
+  auto app_line = static_cast<unsigned>(line_of(app_tbl));
   app.name = r.get_string(app_tbl, "app", "name", app_line);
   if (!valid_name(app.name))
     r.fail(app_tbl.as_table().at("name"), "app.name",
@@ -711,7 +752,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     auto& tbl = r.require_table(i->second, "bridges");
     r.only_keys(tbl, "bridges",
                 {"heartbeat_interval", "heartbeat_timeout", "connect_timeout", "lookup_timeout",
-                 "shm_ring_size", "shm_spin"});
+                 "shm_ring_size", "shm_spin", "curve_key"});
     auto& t = tbl.as_table();
     auto get = [&](const char* key, timespan& out) {
       if (auto k = t.find(key); k != t.end()) {
@@ -737,14 +778,20 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       if (app.bridges.shm_spin.count() < 0 || app.bridges.shm_spin > std::chrono::milliseconds{10})
         r.fail(k->second, "bridges.shm_spin", "must be from 0s to 10ms");
     }
+    if (auto k = t.find("curve_key"); k != t.end()) {
+      if (!k->second.is_string() || k->second.as_string().str.empty())
+        r.fail(k->second, "bridges.curve_key",
+               "expected the path of a key file written by troupe keys FILE");
+      app.bridges.curve_key = k->second.as_string().str;
+    }
     if (app.bridges.heartbeat_timeout <= app.bridges.heartbeat_interval)
       r.fail(tbl, "bridges.heartbeat_timeout", "must be longer than bridges.heartbeat_interval");
   }
   // [[actors]]
   auto actors_it = top.find("actors");
-  if (actors_it == top.end())
-    return app;
-  auto& actors_val = actors_it->second;
+  static const toml::value no_actors(toml::array{});
+  // Without [[actors]] the rest (supervisors above all) is still checked, not skipped.
+  auto& actors_val = actors_it != top.end() ? actors_it->second : no_actors;
   if (!actors_val.is_array())
     r.fail(actors_val, "actors",
            "expected an array of tables ([[actors]]), got " + type_name(actors_val));
@@ -755,12 +802,13 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
     const toml::value* value;
   };
   std::vector<pending_ref> refs;
+  std::unordered_map<std::string, size_t> actor_index; // name -> position in app.actors
   size_t index = 0;
   for (auto& entry : actors_val.as_array()) {
     auto path = "actors[" + std::to_string(index++) + "]";
     r.require_table(entry, path);
     r.only_keys(entry, path, {"name", "type", "node", "params", "restart", "buffer"});
-    auto line = static_cast<unsigned>(entry.location().line());
+    auto line = static_cast<unsigned>(line_of(entry));
     actor_spec spec;
     spec.where = r.where(entry);
     spec.name = r.get_string(entry, path, "name", line);
@@ -769,10 +817,10 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       r.fail(t.at("name"), path + ".name",
              "invalid actor name \"" + spec.name + "\" (use letters, digits, '-', '_', '.')");
     path = "actors." + spec.name;
-    if (auto prev = app.find_actor(spec.name))
+    if (auto prev = actor_index.find(spec.name); prev != actor_index.end())
       r.fail(t.at("name"), path + ".name",
-             "duplicate actor name (first defined at line " + std::to_string(prev->where.line)
-               + ")");
+             "duplicate actor name (first defined at line "
+               + std::to_string(app.actors[prev->second].where.line) + ")");
     spec.type = r.get_string(entry, path, "type", line);
     auto type = types.find(spec.type);
     if (!type) {
@@ -836,8 +884,7 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       if (values.count(p.name) > 0)
         continue;
       if (!p.default_value)
-        r.fail(given ? static_cast<unsigned>(given->location().line()) : line,
-               path + ".params." + p.name,
+        r.fail(given ? static_cast<unsigned>(line_of(*given)) : line, path + ".params." + p.name,
                "missing required parameter (" + to_string(p.kind) + ": " + p.help + ")");
       values.emplace(p.name, *p.default_value);
     }
@@ -870,14 +917,16 @@ app_spec parse(const toml::value& root, const std::string& file, const catalog& 
       if (spec.buffer.count() < 0 || spec.buffer > std::chrono::minutes{10})
         r.fail(i->second, key, "expected a duration from 0s to 10min");
     }
+    actor_index.emplace(spec.name, app.actors.size());
     app.actors.push_back(std::move(spec));
   }
   for (auto& ref : refs) {
     auto& spec = app.actors[ref.actor];
     auto& name = ref.name;
-    auto target = app.find_actor(name);
-    if (!target)
+    auto found = actor_index.find(name);
+    if (found == actor_index.end())
       r.fail(*ref.value, ref.key, "no actor named \"" + name + "\"");
+    auto target = &app.actors[found->second];
     if (target->node != spec.node && !app.connects_to(spec.node, target->node)
         && !app.connects_to(target->node, spec.node))
       r.fail(*ref.value, ref.key,
@@ -921,10 +970,55 @@ std::string first_line(const std::string& x) {
   return s;
 }
 
+/// Nesting of arrays and inline tables deeper than this is refused before toml11 sees the text:
+/// its parser recurses once per level and overflowed the stack at a few thousand.
+constexpr int max_toml_depth = 64;
+
+/// Returns the line of the first bracket nested deeper than `max_toml_depth`, or 0. Skips
+/// comments and all four kinds of TOML strings, so brackets inside them do not count.
+size_t too_deep_at(const std::string& text) {
+  int depth = 0;
+  size_t line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line;
+    } else if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n')
+        ++i;
+    } else if (c == '"' || c == '\'') {
+      bool multi = text.compare(i, 3, std::string(3, c)) == 0;
+      i += multi ? 3 : 1;
+      for (; i < text.size(); ++i) {
+        if (text[i] == '\n')
+          ++line;
+        if (c == '"' && text[i] == '\\') {
+          ++i;
+          continue;
+        }
+        if (text[i] == c && (!multi || text.compare(i, 3, std::string(3, c)) == 0)) {
+          i += multi ? 2 : 0;
+          break;
+        }
+      }
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_toml_depth)
+        return line;
+    } else if (c == ']' || c == '}') {
+      depth = std::max(0, depth - 1);
+    }
+  }
+  return 0;
+}
+
 } // namespace
 
 caf::expected<app_spec> parse_app(const std::string& text, const std::string& name,
                                   const catalog& types) {
+  if (auto line = too_deep_at(text))
+    return make_error(errc::bad_config, name + ":" + std::to_string(line)
+                                          + ": arrays or inline tables nested deeper than "
+                                          + std::to_string(max_toml_depth) + " levels");
   try {
     std::istringstream in{text};
     auto root = toml::parse(in, name);
@@ -943,13 +1037,58 @@ caf::expected<app_spec> parse_app(const std::string& text, const std::string& na
   }
 }
 
+caf::error check_log_dir(const std::string& log_dir) {
+  auto fail = [&](const std::string& why) {
+    return make_error(errc::bad_config, "app.log_dir \"" + log_dir + "\": " + why);
+  };
+  if (log_dir.empty())
+    return fail("empty");
+  // The nearest existing ancestor decides: run creates the missing rest.
+  auto dir = log_dir;
+  struct stat st;
+  while (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      return fail(std::string{"cannot inspect "} + dir + ": " + std::strerror(errno));
+    auto slash = dir.find_last_of('/');
+    dir = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+  }
+  if (!S_ISDIR(st.st_mode))
+    return fail(dir + " exists and is not a directory");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    return fail(dir == log_dir ? "directory not writable by this user"
+                               : "cannot be created: " + dir + " is not writable by this user");
+  return caf::none;
+}
+
 caf::expected<app_spec> load_app(const std::string& path, const catalog& types) {
+  // Refuse what is not a plain file of sane size before reading: /dev/zero never ends (bad_alloc)
+  // and a FIFO blocks the reader until someone writes.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return make_error(errc::bad_config, path + ": no such app file");
+  if (!S_ISREG(st.st_mode))
+    return make_error(errc::bad_config, path + ": not a regular file ("
+                                          + (S_ISDIR(st.st_mode)    ? "a directory"
+                                             : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                             : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)
+                                               ? "a device"
+                                               : "a socket or other special file")
+                                          + ")");
+  if (st.st_size > max_app_file_size)
+    return make_error(errc::bad_config, path + ": " + std::to_string(st.st_size)
+                                          + " bytes; app files are limited to "
+                                          + std::to_string(max_app_file_size >> 20) + " MiB");
   std::ifstream in{path, std::ios::binary};
   if (!in)
     return make_error(errc::bad_config, path + ": cannot open the app file");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return parse_app(buf.str(), path, types);
+  // Read at most the bound, even if the file grew since the stat.
+  std::string text(static_cast<size_t>(max_app_file_size) + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > static_cast<size_t>(max_app_file_size))
+    return make_error(errc::bad_config, path + ": app files are limited to "
+                                          + std::to_string(max_app_file_size >> 20) + " MiB");
+  return parse_app(text, path, types);
 }
 
 std::string content_hash(const std::string& text) {

@@ -54,6 +54,8 @@ struct bridge_settings {
   size_t shm_ring_size = size_t{1} << 20;
   /// How long a shared-memory bridge's reader spins before it sleeps on its futex.
   timespan shm_spin{std::chrono::microseconds{5}};
+  /// Path of the app's CURVE key file (`troupe keys FILE`); empty: tcp and ipc are plain.
+  std::string curve_key;
 };
 
 /// One `[[actors]]` entry: an actor placed on a node.
@@ -173,6 +175,13 @@ struct app_spec {
   /// `[links]` entry names for the pair, else `to`'s first endpoint (empty if it does not listen).
   std::string endpoint_for(const std::string& from, const std::string& to) const;
 };
+
+/// Checks that `log_dir` is a writable directory, or can be created as one (its nearest existing
+/// ancestor is a writable directory); the error (`bad_config`) names the problem.
+caf::error check_log_dir(const std::string& log_dir);
+
+/// App files larger than this (bytes) are refused before they are read.
+constexpr long max_app_file_size = long{4} << 20;
 
 /// Reads and validates the app file at `path` against the actor types of `types`.
 /// On failure the error (category `troupe`, code `bad_config`) carries one line of the form

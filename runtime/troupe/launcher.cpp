@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
+#include <iterator>
+#include <limits.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -337,6 +340,48 @@ void notify_ready() {
 
 void notify_failed(const std::string& why) {
   notify_launcher("failed " + why);
+}
+
+namespace {
+
+std::string real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) != nullptr ? std::string{buf} : std::string{};
+}
+
+} // namespace
+
+bool is_run_of(long pid, const std::string& app_file) {
+  if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM))
+    return false;
+  auto proc = "/proc/" + std::to_string(pid);
+  std::ifstream in{proc + "/cmdline", std::ios::binary};
+  if (!in)
+    return ::access("/proc/self/cmdline", R_OK) != 0; // no /proc at all: cannot tell
+  std::string all{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  std::vector<std::string> args;
+  for (size_t pos = 0; pos < all.size();) {
+    auto end = all.find('\0', pos);
+    if (end == std::string::npos)
+      end = all.size();
+    args.push_back(all.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  if (std::find(args.begin(), args.end(), "run") == args.end())
+    return false;
+  auto wanted = real_path(app_file);
+  char cwd[PATH_MAX];
+  auto n = ::readlink((proc + "/cwd").c_str(), cwd, sizeof(cwd) - 1);
+  std::string dir = n > 0 ? std::string(cwd, static_cast<size_t>(n)) : std::string{};
+  for (size_t i = 1; i < args.size(); ++i) {
+    auto& a = args[i];
+    if (a.empty())
+      continue;
+    auto p = a[0] == '/' || dir.empty() ? a : dir + "/" + a;
+    if (!wanted.empty() && real_path(p) == wanted)
+      return true;
+  }
+  return false;
 }
 
 } // namespace troupe

@@ -62,6 +62,12 @@ void write_run_file(const std::string& path, const run_info& info);
 /// Reads a run file; returns nothing when it is missing or unreadable.
 std::optional<run_info> read_run_file(const std::string& path);
 
+/// Returns whether process `pid` is a `troupe run` (any executable) of the app file `app_file`,
+/// judged by its command line (/proc/PID/cmdline, paths resolved against /proc/PID/cwd): a stale
+/// run file's pid may have been reused by an unrelated process, which must not be signalled.
+/// Returns false for a dead process; true when /proc cannot tell (not Linux).
+bool is_run_of(long pid, const std::string& app_file);
+
 /// Tells a launching `troupe run` that this node is ready (no-op when not launched by one).
 void notify_ready();
 

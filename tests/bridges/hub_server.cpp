@@ -22,6 +22,7 @@
 // string why) -> terminates with overloaded: why).
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -218,6 +219,8 @@ int main(int argc, char** argv) {
   troupe::bridges::hub_options opts;
   // stdout carries the endpoint line; logs go to stderr.
   opts.logger = spdlog::stderr_logger_mt("hub");
+  if (auto v = std::getenv("TROUPE_TEST_MAX_PROXIES")) // tests/bridges/proxy_flood.py
+    opts.max_proxies_per_peer = std::stoul(v);
   troupe::bridges::hub sut{sys, "cxx", opts, [&](const std::string& name) {
                              std::lock_guard<std::mutex> guard{mtx};
                              auto i = names.find(name);

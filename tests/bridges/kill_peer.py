@@ -67,6 +67,9 @@ def main():
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        # The killed server cannot remove its socket file; leave nothing in /tmp.
+        if endpoint.startswith("ipc://") and os.path.exists(endpoint[6:]):
+            os.unlink(endpoint[6:])
     return failures
 
 

@@ -141,6 +141,10 @@ struct fixture {
       CAF_CHECK_EQUAL(far->stop(), 0);
     else // killed: what a node would do at its next start
       static_cast<void>(remove_stale_segments("troupe."));
+    // A killed far node cannot remove its ipc socket file: leave nothing in /tmp.
+    auto ep = listen_endpoint(transport);
+    if (ep.rfind("ipc://", 0) == 0)
+      ::unlink(ep.substr(6).c_str());
     // Nothing of the far node is left in /dev/shm (its pid is in every name it created).
     auto left = list_segments("troupe.");
     CAF_REQUIRE(left);

@@ -34,6 +34,7 @@
 #include "caf/system_messages.hpp"
 
 #include "troupe/bridges/codec.hpp"
+#include "troupe/bridges/detail/log_limiter.hpp"
 #include "troupe/bridges/detail/peer.hpp"
 #include "troupe/bridges/multi_transport.hpp"
 #include "troupe/bridges/proxy.hpp"
@@ -368,6 +369,9 @@ public:
     topts.max_frame_size = opts_.max_frame_size;
     topts.max_queued_frames = opts_.max_queued_frames;
     topts.max_queued_bytes = opts_.max_queued_bytes;
+    topts.logger = log_;
+    topts.curve_public_key = opts_.curve_public_key;
+    topts.curve_secret_key = opts_.curve_secret_key;
     topts.tick_interval
       = std::max(std::chrono::milliseconds{5},
                  std::min(std::chrono::milliseconds{50}, opts_.heartbeat_interval / 2));
@@ -615,6 +619,10 @@ public:
     // deliver.
     if (!p || !p->alive())
       return nullptr;
+    // Called under the proxy registry's lock: count in the peer, never ask the registry.
+    if (p->counters.proxies.load(std::memory_order_relaxed) >= opts_.max_proxies_per_peer)
+      return nullptr; // handle_message rejects the frame and logs it
+    p->counters.proxies.fetch_add(1, std::memory_order_relaxed);
     caf::actor_config cfg;
     auto result
       = caf::make_actor<bridges::remote_proxy, caf::strong_actor_ptr>(aid, nid, &sys_, cfg, p);
@@ -846,36 +854,32 @@ private:
     auto n = bad_frames_.fetch_add(1) + 1;
     if (p)
       p->counters.errors.fetch_add(1, std::memory_order_relaxed);
-    // Rate-limited per time window (not per node life): a hostile peer must not be able to
-    // flood the log, and later attacks still leave a trace once the window has passed.
+    // Rate-limited per time window (not per node life) and per connection: a hostile peer must
+    // not be able to flood the log nor hide another peer's rejects, and later attacks still leave
+    // a trace once the window has passed.
     uint64_t suppressed = 0;
-    {
-      std::lock_guard<std::mutex> guard{reject_log_mtx_};
-      auto now = std::chrono::steady_clock::now();
-      if (now - reject_window_start_ >= reject_log_window) {
-        suppressed = reject_suppressed_;
-        reject_suppressed_ = 0;
-        reject_logged_ = 0;
-        reject_window_start_ = now;
-      }
-      if (reject_logged_ >= reject_log_lines) {
-        ++reject_suppressed_;
-        return;
-      }
-      ++reject_logged_;
-    }
+    if (!reject_log_.allow(conn, suppressed))
+      return;
     if (suppressed > 0)
       log_->warn("[{}] {} rejected frame(s) not logged in the last window", name_, suppressed);
     log_->warn("[{}] rejected frame from {} (#{}): {}", name_,
                p ? p->name() : "connection " + std::to_string(conn), n, describe(err));
   }
 
-  static constexpr size_t reject_log_lines = 20;
-  static constexpr std::chrono::seconds reject_log_window{10};
-  std::mutex reject_log_mtx_;
-  std::chrono::steady_clock::time_point reject_window_start_{};
-  size_t reject_logged_ = 0;
-  uint64_t reject_suppressed_ = 0;
+  // 20 lines per 10 s for the node, 5 of them per connection.
+  troupe::detail::log_limiter reject_log_{20, 5, std::chrono::seconds{10}};
+  // Session lines (hello, established, lost) are triggered by peers too: 20k hellos once wrote
+  // 86 MB of log. 50 lines per 10 s for the node, 10 per connection.
+  troupe::detail::log_limiter session_log_{50, 10, std::chrono::seconds{10}};
+
+  // Whether a session line about `conn` may be logged (see `session_log_`).
+  bool session_log_ok(conn_id conn) {
+    uint64_t suppressed = 0;
+    auto ok = session_log_.allow(conn, suppressed);
+    if (suppressed > 0)
+      log_->warn("[{}] {} session log line(s) not logged in the last window", name_, suppressed);
+    return ok;
+  }
 
   /// Tells the sender of a `hello` why it gets no session (docs/PROTOCOL.md §4).
   void send_hello_reject(conn_id conn, const std::string& reason) {
@@ -974,7 +978,7 @@ private:
     std::vector<std::string> missing;
     std::set_difference(my_types_.begin(), my_types_.end(), types.begin(), types.end(),
                         std::back_inserter(missing));
-    if (!missing.empty()) {
+    if (!missing.empty() && session_log_ok(conn)) {
       std::string list;
       for (size_t i = 0; i < missing.size() && i < 5; ++i)
         list += (list.empty() ? "" : ", ") + missing[i];
@@ -1004,7 +1008,8 @@ private:
       }
     }
     cv_.notify_all();
-    log_->info("[{}] session with {} established ({})", name_, p->name(), how);
+    if (session_log_ok(conn))
+      log_->info("[{}] session with {} established ({})", name_, p->name(), how);
     emit_event(again ? "peer_reconnected" : "peer_connected",
                {{"node", name_}, {"peer", p->name()}, {"how", how}});
   }
@@ -1047,6 +1052,14 @@ private:
   void handle_message(const std::shared_ptr<peer>& p, const bridges::envelope& env) {
     auto mid = caf::message_id{env.mid};
     auto src = resolve_sender(p, env);
+    if (!src && env.sender != 0
+        && p->counters.proxies.load(std::memory_order_relaxed) >= opts_.max_proxies_per_peer) {
+      reject(p, p->conn(),
+             make_error(errc::overloaded, "node " + p->name() + " named more than "
+                                            + std::to_string(opts_.max_proxies_per_peer)
+                                            + " distinct actors (max_proxies_per_peer)"));
+      return;
+    }
     auto msg = bridges::decode_payload(sys_, &eu_, env.body, env.body_size);
     if (env.receiver_node && env.receiver_node != sys_.node()) {
       forward(p, env, std::move(src), mid, std::move(msg));
@@ -1242,8 +1255,9 @@ private:
     auto reason = make_error(errc::peer_lost, "node " + p->name() + ": " + why);
     if (!p->mark_lost(reason, pending))
       return;
-    log_->info("[{}] session with {} lost: {} ({} pending requests failed)", name_, p->name(), why,
-               pending.size());
+    if (session_log_ok(p->conn()))
+      log_->info("[{}] session with {} lost: {} ({} pending requests failed)", name_, p->name(),
+                 why, pending.size());
     emit_event("peer_lost", {{"node", name_}, {"peer", p->name()}, {"reason", why}});
     auto conn = p->conn();
     std::string reconnect_to;

@@ -41,6 +41,13 @@ struct hub_options {
   /// Shared-memory transport knobs for `shm://` endpoints; an empty `shm.name` means the node
   /// name, and `shm.peer_timeout` is replaced by `heartbeat_timeout`.
   shm_transport_options shm;
+  /// Most proxies for remote actors one peer may cause (each sender id it uses, each handle in
+  /// its payloads); beyond it frames from new sender ids are rejected (1 M distinct ids once
+  /// took 352 MB).
+  size_t max_proxies_per_peer = 100000;
+  /// ZeroMQ CURVE key pair of the app (Z85; empty: plain tcp/ipc), see `transport_options`.
+  std::string curve_public_key;
+  std::string curve_secret_key;
   /// Logger for session events and rejected frames; spdlog's default logger when null.
   std::shared_ptr<spdlog::logger> logger;
   /// Time the I/O thread may spend per frame running the actors that frame woke, one message at

@@ -135,7 +135,8 @@ bool remote_proxy::remove_backlink_local(caf::abstract_actor* x) {
 }
 
 void remote_proxy::kill_proxy(caf::execution_unit* ctx, caf::error reason) {
-  killed_.store(true);
+  if (!killed_.exchange(true))
+    session_->counters.proxies.fetch_sub(1, std::memory_order_relaxed);
   cleanup(std::move(reason), ctx);
 }
 

@@ -1,5 +1,6 @@
 #include "troupe/bridges/remote_nodes.hpp"
 
+#include "troupe/bridges/curve.hpp"
 #include "troupe/bridges/hub.hpp"
 #include "troupe/config.hpp"
 #include "troupe/errc.hpp"
@@ -99,6 +100,13 @@ caf::expected<std::unique_ptr<remote_nodes>> make_remote_nodes(const remote_cont
   opts.connect_timeout
     = std::min(ms(ctx.app.bridges.connect_timeout), std::chrono::milliseconds{1000});
   opts.logger = ctx.logger;
+  if (!ctx.app.bridges.curve_key.empty()) {
+    auto keys = read_curve_key_file(ctx.app.bridges.curve_key);
+    if (!keys)
+      return std::move(keys.error());
+    opts.curve_public_key = keys->public_key;
+    opts.curve_secret_key = keys->secret_key;
+  }
   opts.shm.name = ctx.app.name + "." + ctx.node;
   opts.shm.ring_capacity = ctx.app.bridges.shm_ring_size;
   opts.shm.wait.spin = ctx.app.bridges.shm_spin;

@@ -188,8 +188,17 @@ public:
 
   /// Attaches to `ring`; rings `reader_door` after publishing and waits on `writer_door`.
   shm_ring_producer(shm_ring_header* ring, shm_waiter* reader_door, shm_waiter* writer_door)
+    : shm_ring_producer(ring, reader_door, writer_door, ring->capacity) {
+    // nop
+  }
+
+  /// Attaches to `ring` with a `capacity` the caller validated itself: with a peer process the
+  /// ring's own `capacity` field is shared memory that the peer could overwrite at any time, so
+  /// the transport passes the capacity it checked against its segment header instead.
+  shm_ring_producer(shm_ring_header* ring, shm_waiter* reader_door, shm_waiter* writer_door,
+                    uint64_t capacity)
     : ring_(ring), reader_door_(reader_door), writer_door_(writer_door), data_(ring->data()),
-      cap_(ring->capacity), head_(ring->head.load()), tail_cache_(ring->tail.load()) {
+      cap_(capacity), head_(ring->head.load()), tail_cache_(ring->tail.load()) {
     // nop
   }
 
@@ -346,11 +355,13 @@ public:
 
   /// Attaches to `ring`; rings `writer_door` when a waiting producer gets space, waits on
   /// `reader_door`. Messages longer than `max_message` are consumed and dropped (counted).
+  /// `capacity` (0: the ring's own field) is the data size the caller validated; see the
+  /// producer for why a transport passes it.
   shm_ring_consumer(shm_ring_header* ring, shm_waiter* reader_door, shm_waiter* writer_door,
-                    size_t max_message = size_t{16} << 20)
+                    size_t max_message = size_t{16} << 20, uint64_t capacity = 0)
     : ring_(ring), reader_door_(reader_door), writer_door_(writer_door), data_(ring->data()),
-      cap_(ring->capacity), max_message_(max_message), tail_(ring->tail.load()),
-      head_cache_(ring->head.load()) {
+      cap_(capacity != 0 ? capacity : ring->capacity), max_message_(max_message),
+      tail_(ring->tail.load()), head_cache_(ring->head.load()) {
     // nop
   }
 
@@ -371,6 +382,7 @@ public:
     while (n < max_records && !corrupt_ && readable()) {
       if (head_cache_ - tail_ > cap_) {
         corrupt_ = true;
+        why_ = "the producer's head index is behind the tail or more than the capacity ahead";
         break;
       }
       auto pos = tail_ & (cap_ - 1);
@@ -380,6 +392,7 @@ public:
       // Never trust the other process: a record must lie inside the data area and the filled part.
       if (total > cap_ - pos || total > head_cache_ - tail_) {
         corrupt_ = true;
+        why_ = "a record header claims more bytes than the ring or the written part holds";
         break;
       }
       if ((hdr.flags & shm_record::pad) == 0)
@@ -422,6 +435,11 @@ public:
   /// Returns whether the consumer saw a malformed record and stopped reading.
   bool corrupt() const noexcept {
     return corrupt_;
+  }
+
+  /// Returns what was malformed once `corrupt()` holds (a static string), else nullptr.
+  const char* corrupt_reason() const noexcept {
+    return why_;
   }
 
   /// Returns the number of messages dropped for exceeding `max_message` or for a broken
@@ -492,6 +510,7 @@ private:
   bool assembling_ = false;
   bool skipping_ = false;
   bool corrupt_ = false;
+  const char* why_ = nullptr;
   uint64_t dropped_ = 0;
 };
 

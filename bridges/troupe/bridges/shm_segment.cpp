@@ -1,6 +1,7 @@
 #include "troupe/bridges/shm_segment.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -37,10 +38,52 @@ caf::expected<void*> map_fd(int fd, size_t size, const std::string& name) {
   return addr;
 }
 
+std::string octal_mode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+// Refuses a segment another user could have written: it must belong to us and be 0600 (no
+// group or other bits), whoever created it. Checked on the open descriptor, so a name swapped
+// after the check does not matter.
+caf::error check_owner(const struct stat& st, const std::string& name) {
+  if (st.st_uid != ::geteuid())
+    return make_error(errc::bad_config,
+                      "shm segment " + name + " belongs to uid " + std::to_string(st.st_uid)
+                        + ", not to this user (uid " + std::to_string(::geteuid())
+                        + "): refused; its owner or root must remove /dev/shm" + name);
+  if ((st.st_mode & 0077) != 0)
+    return make_error(errc::bad_config, "shm segment " + name + " has mode "
+                                          + octal_mode(st.st_mode)
+                                          + ", not 0600: refused (another user could write it)");
+  return caf::none;
+}
+
 } // namespace
 
+std::string describe_existing_segment(const std::string& name) {
+  auto n = slashed(name);
+  struct stat st;
+  if (::stat(("/dev/shm" + n).c_str(), &st) != 0)
+    return "shm segment " + n + " exists";
+  if (st.st_uid != ::geteuid())
+    return "shm segment " + n + " already exists and belongs to uid " + std::to_string(st.st_uid)
+           + " (another user, mode " + octal_mode(st.st_mode)
+           + "): the name is taken; its owner or root must remove /dev/shm" + n;
+  auto seg = shm_segment::open(n);
+  if (!seg)
+    return describe(seg.error());
+  auto* h = seg->header();
+  if (h->ready.load(std::memory_order_acquire) != 1 || h->magic != shm_segment_header::magic_value)
+    return "shm segment " + n + " already exists and is not a Troupe segment; remove /dev/shm" + n;
+  return "shm segment " + n + " is in use by process " + std::to_string(h->creator_pid)
+         + " (another node with the same app and node name?)";
+}
+
 shm_segment::shm_segment(shm_segment&& other) noexcept
-  : name_(std::move(other.name_)), addr_(other.addr_), size_(other.size_), owner_(other.owner_) {
+  : name_(std::move(other.name_)), addr_(other.addr_), size_(other.size_), owner_(other.owner_),
+    dev_(other.dev_), ino_(other.ino_) {
   other.addr_ = nullptr;
   other.owner_ = false;
 }
@@ -52,6 +95,8 @@ shm_segment& shm_segment::operator=(shm_segment&& other) noexcept {
     addr_ = other.addr_;
     size_ = other.size_;
     owner_ = other.owner_;
+    dev_ = other.dev_;
+    ino_ = other.ino_;
     other.addr_ = nullptr;
     other.owner_ = false;
   }
@@ -80,10 +125,20 @@ void shm_segment::unlink() {
 caf::expected<shm_segment> shm_segment::create(const std::string& name, size_t size) {
   auto n = slashed(name);
   auto fd = ::shm_open(n.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
+  if (fd < 0) {
+    if (errno == EEXIST)
+      return make_error(errc::system_error, describe_existing_segment(n));
     return sys_error("shm_open(create)", n);
+  }
   // shm_open applies the umask; make 0600 explicit.
   ::fchmod(fd, 0600);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    auto err = sys_error("fstat", n);
+    ::close(fd);
+    ::shm_unlink(n.c_str());
+    return err;
+  }
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
     auto err = sys_error("ftruncate", n);
     ::close(fd);
@@ -100,6 +155,8 @@ caf::expected<shm_segment> shm_segment::create(const std::string& name, size_t s
   seg.addr_ = *addr;
   seg.size_ = size;
   seg.owner_ = true;
+  seg.dev_ = st.st_dev;
+  seg.ino_ = st.st_ino;
   return seg;
 }
 
@@ -111,6 +168,10 @@ caf::expected<shm_segment> shm_segment::open(const std::string& name) {
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     auto err = sys_error("fstat", n);
+    ::close(fd);
+    return err;
+  }
+  if (auto err = check_owner(st, n)) {
     ::close(fd);
     return err;
   }
@@ -127,7 +188,16 @@ caf::expected<shm_segment> shm_segment::open(const std::string& name) {
   seg.name_ = n;
   seg.addr_ = *addr;
   seg.size_ = size;
+  seg.dev_ = st.st_dev;
+  seg.ino_ = st.st_ino;
   return seg;
+}
+
+bool shm_segment::name_still_ours() const {
+  struct stat st;
+  if (name_.empty() || ::stat(("/dev/shm" + name_).c_str(), &st) != 0)
+    return false;
+  return st.st_dev == dev_ && st.st_ino == ino_;
 }
 
 caf::expected<shm_segment> shm_segment::attach(const std::string& name, uint32_t kind) {
@@ -178,6 +248,17 @@ std::string shm_name_part(const std::string& x) {
           || c == '-'))
       c = '_';
   return out;
+}
+
+std::string shm_short_name(const std::string& x, size_t max) {
+  if (x.size() <= max)
+    return x;
+  uint64_t h = 14695981039346656037ull; // FNV-1a
+  for (unsigned char c : x)
+    h = (h ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return x.substr(0, max - 17) + "-" + hex;
 }
 
 caf::expected<std::vector<std::string>> list_segments(const std::string& prefix) {

@@ -66,7 +66,8 @@ public:
   /// exists.
   static caf::expected<shm_segment> create(const std::string& name, size_t size);
 
-  /// Maps the existing segment `name` with its current size.
+  /// Maps the existing segment `name` with its current size. Refuses (before mapping) a segment
+  /// that belongs to another user or whose mode grants group or other users any access.
   static caf::expected<shm_segment> open(const std::string& name);
 
   /// Maps `name` and checks its `shm_segment_header` (magic, version, kind, size, ready).
@@ -95,6 +96,10 @@ public:
     return name_;
   }
 
+  /// Returns whether `/dev/shm/<name>` still names the object this mapping was made from (it
+  /// was not unlinked, nor replaced by another file of the same name).
+  bool name_still_ours() const;
+
   /// Removes the name now (the mappings stay valid); idempotent.
   void unlink();
 
@@ -115,13 +120,26 @@ private:
   void* addr_ = nullptr;
   size_t size_ = 0;
   bool owner_ = false;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
 };
+
+/// Explains why the segment `name` cannot be created: whose it is (another user's, a foreign
+/// file, or a live Troupe process's) and what to do about it.
+std::string describe_existing_segment(const std::string& name);
 
 /// Returns whether a process with id `pid` exists (`kill(pid, 0)`; EPERM counts as alive).
 bool process_alive(pid_t pid);
 
 /// Turns `x` into a component of a shm name: characters other than [A-Za-z0-9_-] become '_'.
 std::string shm_name_part(const std::string& x);
+
+/// Shortens `x` (already a name part) to at most `max` characters (`max` >= 24): a longer name
+/// keeps its first `max - 17` characters and gets '-' and a 16-digit hash of the whole appended,
+/// so that distinct long names stay distinct. Segment names are limited (NAME_MAX, and the 128
+/// bytes a door name may take in a shared header) although app and node names of 64 characters
+/// each are valid.
+std::string shm_short_name(const std::string& x, size_t max);
 
 /// Removes every segment in /dev/shm whose name starts with `prefix` (without slash), carries a
 /// valid Troupe header and whose creator and attacher processes are all dead. Returns how many

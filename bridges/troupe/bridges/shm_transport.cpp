@@ -15,78 +15,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "troupe/bridges/detail/shm_layout.hpp"
 #include "troupe/bridges/shm_segment.hpp"
 #include "troupe/errc.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace troupe::bridges {
 
 namespace {
 
-// -- shared layouts (version 1 of shm_segment_header::layout_version) ---------------------------
-
-constexpr size_t name_len = 128;
-
-/// The doorbell segment of one transport.
-/// @note Shared between processes: any peer rings `door`; connectors bump `connects`.
-struct door_layout {
-  shm_segment_header seg;
-  shm_waiter door;
-  alignas(64) std::atomic<uint32_t> connects;
-};
-
-/// A listen segment: tells connectors where the listener's door is.
-/// @note Shared between processes; written once by the listener before `seg.ready`.
-struct listen_layout {
-  shm_segment_header seg;
-  char door[name_len];
-};
-
-/// One side of a connection.
-/// @note Shared between processes: written by its own side, read by the other.
-struct alignas(64) side_layout {
-  std::atomic<int32_t> pid;
-  /// 0: not attached, 1: attached, 2: closed cleanly.
-  std::atomic<uint32_t> state;
-  /// CLOCK_MONOTONIC milliseconds (system-wide, so comparable across processes).
-  std::atomic<uint64_t> heartbeat_ms;
-  char door[name_len];
-};
-
-/// A connection segment; two rings follow (side 0 -> side 1, then side 1 -> side 0).
-/// @note Shared between the two processes of a node pair.
-struct pair_layout {
-  shm_segment_header seg;
-  side_layout side[2];
-};
-
-static_assert(sizeof(door_layout) == 192 && offsetof(door_layout, door) == 64,
-              "door layout changed: bump layout_version");
-static_assert(sizeof(side_layout) == 192 && sizeof(pair_layout) == 448,
-              "pair layout changed: bump layout_version");
-static_assert(sizeof(listen_layout) == 192, "listen layout changed: bump layout_version");
-
-constexpr uint32_t side_none = 0;
-constexpr uint32_t side_attached = 1;
-constexpr uint32_t side_closed = 2;
+using namespace detail;
 
 uint64_t now_ms() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
-}
-
-void copy_name(char (&dst)[name_len], const std::string& src) {
-  std::memset(dst, 0, name_len);
-  std::memcpy(dst, src.data(), std::min(src.size(), name_len - 1));
-}
-
-std::string read_name(const char (&src)[name_len]) {
-  return std::string{src, strnlen(src, name_len)};
-}
-
-shm_ring_header* ring_at(pair_layout* p, uint64_t capacity, int index) {
-  auto* base = reinterpret_cast<char*>(p) + sizeof(pair_layout);
-  return reinterpret_cast<shm_ring_header*>(base + index * shm_ring_header::bytes(capacity));
 }
 
 // A per-connection writer lock: try-lock, bounded spin, then yield (the holder only copies bytes).
@@ -130,10 +74,18 @@ struct connection {
   };
   std::deque<pending> backlog;
   std::atomic<bool> has_backlog{false};
+  size_t backlog_bytes = 0;
+  // Set while the backlog is over the per-peer budget: the peer's inbound ring is then left
+  // unread (back-pressure on a peer that floods us but never reads), and after
+  // `stalled_peer_timeout` the connection is dropped.
+  std::atomic<bool> over_budget{false};
+  std::chrono::steady_clock::time_point over_budget_since;
 
   // I/O thread only.
   shm_ring_consumer rx;
   bool reported = false;
+  std::string segment_name; // for log lines (the name is unlinked once both sides attached)
+  std::string listen_error; // connector: the last reason the listen segment was refused
 
   side_layout& me() {
     return pair->side[my_side];
@@ -152,10 +104,11 @@ struct connection {
 class shm_transport final : public transport {
 public:
   shm_transport(transport_options opts, shm_transport_options shm_opts)
-    : opts_(opts), shm_(std::move(shm_opts)) {
+    : opts_(opts), shm_(std::move(shm_opts)),
+      log_(opts_.logger ? opts_.logger : spdlog::default_logger()) {
     if (shm_.name.empty())
       shm_.name = "p" + std::to_string(::getpid());
-    shm_.name = shm_name_part(shm_.name);
+    shm_.name = shm_short_name(shm_name_part(shm_.name), max_name_part);
     for (auto& slot : table_)
       slot.store(nullptr);
   }
@@ -199,8 +152,7 @@ public:
       static_cast<void>(remove_stale_segments(seg_name));
       auto seg = shm_segment::create(seg_name, sizeof(listen_layout));
       if (!seg)
-        return make_error(errc::system_error,
-                          "listen " + endpoint + ": " + to_string(seg.error()) + " (in use?)");
+        return make_error(errc::system_error, "listen " + endpoint + ": " + describe(seg.error()));
       auto* l = new (seg->data()) listen_layout;
       copy_name(l->door, door_seg_.name());
       seg->init_header(shm_segment_header::kind_listen, 0);
@@ -226,6 +178,7 @@ public:
       auto c = std::make_unique<connection>();
       c->my_side = 0;
       c->capacity = cap;
+      c->segment_name = seg->name();
       c->listen_name = shm_.prefix + n;
       c->pair = new (seg->data()) pair_layout;
       shm_ring_header::init(ring_at(c->pair, cap, 0), cap);
@@ -236,8 +189,8 @@ public:
       c->me().state.store(side_attached);
       seg->init_header(shm_segment_header::kind_pair, cap);
       c->seg = std::move(*seg);
-      c->tx = shm_ring_producer{c->ring_out(), &c->placeholder, door_};
-      c->rx = shm_ring_consumer{c->ring_in(), door_, &c->placeholder, opts_.max_frame_size};
+      c->tx = shm_ring_producer{c->ring_out(), &c->placeholder, door_, cap};
+      c->rx = shm_ring_consumer{c->ring_in(), door_, &c->placeholder, opts_.max_frame_size, cap};
       auto id = add(std::move(c));
       if (id == 0)
         return make_error(errc::overloaded, "too many shm connections");
@@ -263,6 +216,14 @@ public:
     // A partially written frame must be completed whatever the bounds say (the ring holds its
     // prefix); only a frame not started yet may be refused.
     auto size = frame.size();
+    if (offset == 0
+        && (c->backlog.size() >= opts_.max_queued_frames_per_peer
+            || c->backlog_bytes + size > opts_.max_queued_bytes_per_peer)) {
+      // This peer does not read what we send it: its budget is used up, the others' is not.
+      if (!c->over_budget.exchange(true))
+        c->over_budget_since = std::chrono::steady_clock::now();
+      return make_error(errc::overloaded, "outbound shm queue of this peer full");
+    }
     auto frames = queued_frames_.fetch_add(1) + 1;
     auto bytes = queued_bytes_.fetch_add(size) + size;
     if (offset == 0 && (frames > opts_.max_queued_frames || bytes > opts_.max_queued_bytes)) {
@@ -271,6 +232,7 @@ public:
       return make_error(errc::overloaded, "outbound shm queue full");
     }
     c->backlog.push_back(connection::pending{std::move(frame), offset});
+    c->backlog_bytes += size;
     c->has_backlog.store(true);
     // If the reader freed space meanwhile it will not ring: let the I/O thread flush at once.
     if (c->tx.request_space())
@@ -309,13 +271,19 @@ private:
   struct listen_entry {
     std::string pair_prefix; // without slash
     shm_segment seg;
+    bool broken = false; // the name was taken from us and could not be recreated (logged once)
   };
+
+  // Longest name parts: a door name ("PREFIX" + name + ".PID.N.door") must fit the 128 bytes of
+  // its shared field, a pair name ("PREFIX" + listen + "." + name + ".PID.N") NAME_MAX.
+  static constexpr size_t max_name_part = 48;
+  static constexpr size_t max_listen_part = 96;
 
   static caf::expected<std::string> parse(const std::string& endpoint) {
     const std::string scheme = "shm://";
     if (endpoint.compare(0, scheme.size(), scheme) != 0 || endpoint.size() == scheme.size())
       return make_error(errc::bad_config, "not an shm endpoint: " + endpoint);
-    return shm_name_part(endpoint.substr(scheme.size()));
+    return shm_short_name(shm_name_part(endpoint.substr(scheme.size())), max_listen_part);
   }
 
   // -- connection table: lookups from any thread without a lock --------------------------------
@@ -399,27 +367,37 @@ private:
     if (!seg) {
       // Half-built segments become valid soon; anything else is remembered and skipped.
       if (seg.error() && to_string(seg.error()).find("not initialized") == std::string::npos)
-        rejected_.insert(name);
+        reject(name, describe(seg.error()));
       return;
     }
     auto cap = seg->header()->ring_capacity;
+    auto* pair = static_cast<pair_layout*>(seg->data());
     if (!shm_ring_header::valid_capacity(cap)
         || seg->size() != sizeof(pair_layout) + 2 * shm_ring_header::bytes(cap)) {
-      rejected_.insert(name);
+      reject(name, "ring capacity " + std::to_string(cap) + " does not match the segment size "
+                     + std::to_string(seg->size()));
+      return;
+    }
+    // The rings' own capacity fields must agree with the header; from here on only `cap`, checked
+    // against the size of our own mapping, is used (the peer may rewrite the fields any time).
+    if (ring_at(pair, cap, 0)->capacity != cap || ring_at(pair, cap, 1)->capacity != cap) {
+      reject(name, "a ring header claims a capacity other than the segment header's "
+                     + std::to_string(cap));
       return;
     }
     auto c = std::make_unique<connection>();
     c->my_side = 1;
     c->capacity = cap;
-    c->pair = static_cast<pair_layout*>(seg->data());
+    c->pair = pair;
+    c->segment_name = seg->name();
     if (c->peer().state.load(std::memory_order_acquire) != side_attached
         || c->me().state.load() != side_none || !process_alive(c->peer().pid.load())) {
-      rejected_.insert(name);
+      rejected_.insert(name); // a connector that died or a segment already taken: not an attack
       return;
     }
     auto door = shm_segment::attach(read_name(c->peer().door), shm_segment_header::kind_door);
     if (!door) {
-      rejected_.insert(name);
+      reject(name, "its door: " + describe(door.error()));
       return;
     }
     c->peer_door_seg = std::move(*door);
@@ -432,17 +410,33 @@ private:
     // Both sides have it mapped now: drop the name so that nothing is left even after kill -9.
     seg->unlink();
     c->seg = std::move(*seg);
-    c->tx = shm_ring_producer{c->ring_out(), peer_door, door_};
-    c->rx = shm_ring_consumer{c->ring_in(), door_, peer_door, opts_.max_frame_size};
+    c->tx = shm_ring_producer{c->ring_out(), peer_door, door_, cap};
+    c->rx = shm_ring_consumer{c->ring_in(), door_, peer_door, opts_.max_frame_size, cap};
     c->attached = true;
     add(std::move(c));
     shm_notify(*peer_door);
   }
 
+  // Listener side: a pair segment that will never be attached; logged once per name.
+  void reject(const std::string& name, const std::string& why) {
+    if (rejected_.insert(name).second)
+      log_->warn("[shm] refused connection segment /{}: {}", name, why);
+  }
+
   // Connector side: asks the listener (if it exists yet) to scan for our pair segment.
   void ring_listener(connection& c) {
     auto l = shm_segment::attach(c.listen_name, shm_segment_header::kind_listen);
-    if (!l || !process_alive(l->header()->creator_pid))
+    if (!l) {
+      // Absent means "not started yet"; anything else (a foreign or broken segment under the
+      // listener's name) is worth one log line per distinct reason.
+      auto why = describe(l.error());
+      if (why.find("No such file") == std::string::npos && why != c.listen_error) {
+        c.listen_error = why;
+        log_->warn("[shm] cannot connect through listen segment /{}: {}", c.listen_name, why);
+      }
+      return;
+    }
+    if (!process_alive(l->header()->creator_pid))
       return;
     auto door = shm_segment::attach(read_name(static_cast<listen_layout*>(l->data())->door),
                                     shm_segment_header::kind_door);
@@ -459,16 +453,16 @@ private:
       return false;
     auto door = shm_segment::attach(read_name(c.peer().door), shm_segment_header::kind_door);
     if (!door) {
-      lose(c);
+      corrupt(c, "the listener's door: " + describe(door.error()));
       return true;
     }
     c.peer_door_seg = std::move(*door);
     auto* peer_door = &static_cast<door_layout*>(c.peer_door_seg.data())->door;
     {
       std::lock_guard<spin_lock> guard{c.wlock};
-      c.tx = shm_ring_producer{c.ring_out(), peer_door, door_};
+      c.tx = shm_ring_producer{c.ring_out(), peer_door, door_, c.capacity};
     }
-    c.rx = shm_ring_consumer{c.ring_in(), door_, peer_door, opts_.max_frame_size};
+    c.rx = shm_ring_consumer{c.ring_in(), door_, peer_door, opts_.max_frame_size, c.capacity};
     c.attached = true;
     c.seg.unlink();         // normally done by the listener already
     shm_notify(*peer_door); // frames written before the attach are waiting
@@ -482,7 +476,7 @@ private:
     auto n = c.rx.poll(
       [&](const char* data, size_t size) { listener_->on_frame(c.id, data, size); }, max_records);
     if (c.rx.corrupt())
-      lose(c);
+      corrupt(c, c.rx.corrupt_reason());
     return n;
   }
 
@@ -495,6 +489,7 @@ private:
       if (c.tx.push_some(p.frame.data(), p.frame.size(), p.offset)) {
         queued_frames_.fetch_sub(1);
         queued_bytes_.fetch_sub(p.frame.size());
+        c.backlog_bytes -= p.frame.size();
         c.backlog.pop_front();
         progress = true;
         continue;
@@ -504,6 +499,10 @@ private:
         break;
     }
     c.has_backlog.store(!c.backlog.empty());
+    if (c.over_budget.load(std::memory_order_relaxed)
+        && c.backlog.size() <= opts_.max_queued_frames_per_peer / 2
+        && c.backlog_bytes <= opts_.max_queued_bytes_per_peer / 2)
+      c.over_budget.store(false);
     return progress;
   }
 
@@ -528,7 +527,9 @@ private:
         return false;
       work = true;
     }
-    work = drain(c, 64) > 0 || work;
+    // A peer over its budget is not read: it must take our replies before it may send more.
+    if (!c.over_budget.load(std::memory_order_relaxed))
+      work = drain(c, 64) > 0 || work;
     if (c.has_backlog.load() && can_flush(c))
       work = flush(c) || work;
     return work;
@@ -546,12 +547,21 @@ private:
           return true;
         continue;
       }
-      if (c->rx.readable())
+      if (!c->over_budget.load(std::memory_order_relaxed) && c->rx.readable())
         return true;
       if (c->has_backlog.load(std::memory_order_relaxed) && can_flush(*c))
         return true;
     }
     return false;
+  }
+
+  // The peer broke the shared layout: end this session (never the node) with a log line.
+  void corrupt(connection& c, const std::string& why) {
+    if (c.lost.load())
+      return;
+    log_->warn("[shm] session on {} (peer pid {}) is corrupt: {}; session ended", c.segment_name,
+               c.peer().pid.load(), why);
+    lose(c);
   }
 
   void lose(connection& c) {
@@ -571,10 +581,67 @@ private:
       queued_bytes_.fetch_sub(p.frame.size());
     }
     c.backlog.clear();
+    c.backlog_bytes = 0;
     c.has_backlog.store(false);
   }
 
+  // Our own door and listen segments are 0600, yet a process of the same user may scribble on
+  // them (or unlink them); without a repair the node would be unreachable for new connections
+  // for ever. Checked every tick (a few loads), the names once a second.
+  void check_own_segments() {
+    auto verify = [this](shm_segment& seg, uint32_t kind, const char* what) {
+      auto* h = seg.header();
+      if (h->magic == shm_segment_header::magic_value
+          && h->version == shm_segment_header::layout_version && h->kind == kind
+          && h->total_size == seg.size() && h->creator_pid == static_cast<int32_t>(::getpid())
+          && h->ready.load() == 1)
+        return true;
+      log_->warn("[shm] our {} segment {} was overwritten by another process; repaired", what,
+                 seg.name());
+      seg.init_header(kind, 0);
+      return false;
+    };
+    verify(door_seg_, shm_segment_header::kind_door, "door");
+    for (auto& l : listens_) {
+      auto* layout = static_cast<listen_layout*>(l.seg.data());
+      bool ok = verify(l.seg, shm_segment_header::kind_listen, "listen");
+      if (read_name(layout->door) != door_seg_.name()) {
+        if (ok)
+          log_->warn("[shm] our listen segment {} was overwritten by another process; repaired",
+                     l.seg.name());
+        copy_name(layout->door, door_seg_.name());
+      }
+    }
+    if (++name_checks_ % name_check_every != 0)
+      return;
+    for (auto& l : listens_) {
+      if (l.seg.name_still_ours())
+        continue;
+      // Unlinked or replaced: publish a fresh listen segment under the same name if we can.
+      auto fresh = shm_segment::create(l.seg.name(), sizeof(listen_layout));
+      if (!fresh) {
+        if (!l.broken)
+          log_->error("[shm] listen segment {} was removed or replaced and cannot be recreated: "
+                      "{}; new connections cannot reach this node",
+                      l.seg.name(), describe(fresh.error()));
+        l.broken = true;
+        continue;
+      }
+      auto* layout = new (fresh->data()) listen_layout;
+      copy_name(layout->door, door_seg_.name());
+      fresh->init_header(shm_segment_header::kind_listen, 0);
+      log_->warn("[shm] listen segment {} was removed or replaced by another process; recreated",
+                 fresh->name());
+      l.seg.keep(); // the old name is not ours any more: never unlink it
+      l.seg = std::move(*fresh);
+      l.broken = false;
+    }
+    // A connector whose doorbell ring got lost (a scribbled door) is found by a rescan.
+    accept_all();
+  }
+
   void tick() {
+    check_own_segments();
     auto now = now_ms();
     auto timeout = static_cast<uint64_t>(shm_.peer_timeout.count());
     // By index: `lose` reports to the listener, which may reconnect at once and so append to
@@ -587,6 +654,23 @@ private:
       if (!c.attached.load()) {
         ring_listener(c); // the listener may have (re)started meanwhile
         continue;
+      }
+      if (c.over_budget.load()) {
+        std::chrono::steady_clock::time_point since;
+        size_t frames = 0;
+        {
+          std::lock_guard<spin_lock> guard{c.wlock};
+          since = c.over_budget_since;
+          frames = c.backlog.size();
+        }
+        if (std::chrono::steady_clock::now() - since > opts_.stalled_peer_timeout) {
+          log_->warn("[shm] peer pid {} on {} has not read its replies for {} ms ({} frames "
+                     "queued, over its budget): session dropped",
+                     c.peer().pid.load(), c.segment_name, opts_.stalled_peer_timeout.count(),
+                     frames);
+          lose(c);
+          continue;
+        }
       }
       auto& peer = c.peer();
       bool gone = peer.state.load(std::memory_order_acquire) == side_closed
@@ -687,6 +771,7 @@ private:
 
   transport_options opts_;
   shm_transport_options shm_;
+  std::shared_ptr<spdlog::logger> log_;
   transport_listener* listener_ = nullptr;
   std::thread thread_;
   std::atomic<std::thread::id> io_thread_id_{};
@@ -713,6 +798,8 @@ private:
   std::vector<listen_entry> listens_;
   std::set<std::string> rejected_;
   uint32_t seen_connects_ = 0;
+  uint64_t name_checks_ = 0;
+  static constexpr uint64_t name_check_every = 20;
   conn_id next_id_ = 1;
 };
 

@@ -3,11 +3,16 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "caf/error.hpp"
 #include "caf/expected.hpp"
+
+namespace spdlog {
+class logger;
+} // namespace spdlog
 
 namespace troupe::bridges {
 
@@ -42,6 +47,25 @@ struct transport_options {
   std::chrono::milliseconds tick_interval{50};
   /// How long `stop` keeps flushing queued frames before closing.
   std::chrono::milliseconds flush_timeout{250};
+  /// Per-peer share of the outbound bounds: one peer that does not read its replies may hold at
+  /// most this many queued frames (and `max_queued_bytes_per_peer` bytes); sends beyond it fail
+  /// with `errc::overloaded` for that peer only, so it can never use up the budget of the others.
+  /// One that also takes no frame for a second has its inbound frames dropped unread (zmq) or
+  /// left unread (shm) until its backlog halves.
+  size_t max_queued_frames_per_peer = 10000;
+  /// Byte bound of one peer's backlog (see `max_queued_frames_per_peer`).
+  size_t max_queued_bytes_per_peer = size_t{64} << 20;
+  /// A peer whose backlog stays over its budget this long is disconnected (with a log line).
+  std::chrono::milliseconds stalled_peer_timeout{5000};
+  /// ZeroMQ CURVE (Z85 text, 40 characters each; both empty: plain, unauthenticated). All nodes of
+  /// an app share one key pair: listening sockets are CURVE servers that accept only clients
+  /// presenting this public key (checked by a ZAP handler), outgoing connections present it and
+  /// expect it from the server. A peer without the secret gets no frame through.
+  std::string curve_public_key;
+  std::string curve_secret_key;
+  /// Where transport events that no listener callback carries (a peer dropped for flooding, a
+  /// corrupt shared-memory session, a foreign segment) are logged; spdlog's default if null.
+  std::shared_ptr<spdlog::logger> logger;
 };
 
 /// Moves opaque frames between nodes. One I/O thread per transport owns all sockets; every public

@@ -17,7 +17,10 @@
 
 #include <zmq.hpp>
 
+#include "troupe/bridges/detail/log_limiter.hpp"
 #include "troupe/errc.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace troupe::bridges {
 
@@ -41,7 +44,8 @@ caf::expected<int> make_eventfd() {
 
 class zmq_transport final : public transport {
 public:
-  explicit zmq_transport(transport_options opts) : opts_(opts) {
+  explicit zmq_transport(transport_options opts)
+    : opts_(opts), log_(opts_.logger ? opts_.logger : spdlog::default_logger()) {
     // nop
   }
 
@@ -58,6 +62,22 @@ public:
     if (!fd)
       return fd.error();
     wakeup_fd_ = *fd;
+    if (!opts_.curve_public_key.empty()) {
+      // The ZAP handler of this context: libzmq asks it about every CURVE client that connects
+      // to our ROUTER; it lives on the I/O thread (created here, before that thread starts).
+      if (zmq_has("curve") == 0)
+        return make_error(errc::bad_config, "curve keys given, but libzmq lacks CURVE support");
+      if (opts_.curve_public_key.size() != 40
+          || zmq_z85_decode(curve_public_bin_, opts_.curve_public_key.c_str()) == nullptr)
+        return make_error(errc::bad_config, "invalid CURVE public key");
+      try {
+        zap_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::rep);
+        zap_->set(zmq::sockopt::linger, 0);
+        zap_->bind("inproc://zeromq.zap.01");
+      } catch (const zmq::error_t& e) {
+        return make_error(errc::system_error, std::string{"ZAP handler: "} + e.what());
+      }
+    }
     listener_ = listener;
     running_ = true;
     thread_ = std::thread{[this] { run(); }};
@@ -71,6 +91,11 @@ public:
           router_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::router);
           router_->set(zmq::sockopt::router_mandatory, 1);
           router_->set(zmq::sockopt::router_handover, 1);
+          if (zap_) {
+            router_->set(zmq::sockopt::curve_server, 1);
+            router_->set(zmq::sockopt::curve_secretkey, opts_.curve_secret_key);
+            router_->set(zmq::sockopt::zap_domain, "troupe");
+          }
           configure(*router_);
         }
         // libzmq unlinks whatever file an ipc path names before binding: refuse a path that
@@ -104,6 +129,13 @@ public:
         // Queue only on completed connections: a hello sent while the peer is down is dropped
         // (and retried by the hub) instead of piling up and arriving in a burst later.
         sock->set(zmq::sockopt::immediate, 1);
+        if (zap_) {
+          // Every node of the app holds the one key pair: the server must prove it has the
+          // secret, and so must we (the server's ZAP handler checks our public key).
+          sock->set(zmq::sockopt::curve_serverkey, opts_.curve_public_key);
+          sock->set(zmq::sockopt::curve_publickey, opts_.curve_public_key);
+          sock->set(zmq::sockopt::curve_secretkey, opts_.curve_secret_key);
+        }
         configure(*sock);
         auto mon_addr = "inproc://troupe-monitor-" + std::to_string(id);
         if (zmq_socket_monitor(sock->handle(), mon_addr.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
@@ -116,6 +148,7 @@ public:
         c.dealer = std::move(sock);
         c.monitor = std::move(mon);
         c.endpoint = endpoint;
+        c.budget = add_budget(id);
         return id;
       } catch (const zmq::error_t& e) {
         return make_error(errc::system_error, "connect " + endpoint + ": " + e.what());
@@ -142,7 +175,21 @@ public:
         queued_bytes_.fetch_sub(size);
         return make_error(errc::invalid_state, "transport stopped");
       }
-      inbox_.push_back(item{conn, std::move(frame), nullptr});
+      std::shared_ptr<peer_budget> b;
+      if (auto i = budgets_.find(conn); i != budgets_.end()) {
+        b = i->second;
+        // One peer that does not read may use up its own share, never the others'.
+        if (b->frames.load() >= opts_.max_queued_frames_per_peer
+            || b->bytes.load() + size > opts_.max_queued_bytes_per_peer) {
+          b->over.store(true);
+          queued_frames_.fetch_sub(1);
+          queued_bytes_.fetch_sub(size);
+          return make_error(errc::overloaded, "outbound queue of this peer full");
+        }
+        b->frames.fetch_add(1);
+        b->bytes.fetch_add(size);
+      }
+      inbox_.push_back(item{conn, std::move(frame), nullptr, std::move(b)});
     }
     wake();
     return caf::none;
@@ -173,10 +220,24 @@ public:
   }
 
 private:
+  /// What one peer has queued; shared by `send` (any thread, under `mtx_`) and the I/O thread.
+  struct peer_budget {
+    std::atomic<size_t> frames{0};
+    std::atomic<size_t> bytes{0};
+    /// Set by `send` when the peer's share is used up; cleared once its backlog halved.
+    std::atomic<bool> over{false};
+
+    void release(size_t size) {
+      frames.fetch_sub(1);
+      bytes.fetch_sub(size);
+    }
+  };
+
   struct item {
     conn_id conn;
     std::vector<char> frame;
     std::function<void()> cmd;
+    std::shared_ptr<peer_budget> budget;
   };
 
   struct connection {
@@ -187,7 +248,87 @@ private:
     std::string routing_id; // set for peers accepted by the ROUTER
     std::string endpoint;
     std::deque<std::vector<char>> backlog; // frames the socket refused with EAGAIN
+    std::shared_ptr<peer_budget> budget;
+    // Over budget: since when its frames are dropped (zero: not throttled), how many were dropped
+    // meanwhile, and when a frame last left the backlog for it (a slow reader makes progress, a
+    // flooder that never reads does not: only the latter is throttled).
+    std::chrono::steady_clock::time_point over_since{};
+    uint64_t dropped_in = 0;
+    bool over_seen = false;
+    std::chrono::steady_clock::time_point last_progress{};
+    // A ROUTER peer whose pipe is full: retry at `retry_at` with a growing back-off (the ROUTER
+    // socket reports POLLOUT whenever any peer can take frames, so polling for it would spin).
+    std::chrono::steady_clock::time_point retry_at{};
+    std::chrono::microseconds backoff{0};
   };
+
+  std::shared_ptr<peer_budget> add_budget(conn_id id) {
+    auto b = std::make_shared<peer_budget>();
+    std::lock_guard<std::mutex> guard{mtx_};
+    budgets_[id] = b;
+    return b;
+  }
+
+  std::string peer_label(conn_id id, const connection& c) const {
+    return c.endpoint.empty() ? "accepted connection " + std::to_string(id)
+                              : "connection " + std::to_string(id) + " to " + c.endpoint;
+  }
+
+  /// A peer over its budget whose backlog did not move for this long is throttled.
+  static constexpr std::chrono::seconds throttle_after{1};
+
+  // Called on the I/O thread: drops frames of a peer that is over its budget and has not taken
+  // a frame for `throttle_after` (reads them, does not decode them); `check_stalled` disconnects
+  // one that took nothing for `stalled_peer_timeout`. Returns true when the frames of `c` are to
+  // be dropped.
+  bool throttled(conn_id id, connection& c, std::chrono::steady_clock::time_point now) {
+    if (!c.budget || !c.budget->over.load(std::memory_order_relaxed)) {
+      c.over_seen = false;
+      if (c.over_since != std::chrono::steady_clock::time_point{}) {
+        log_->info("[zmq] peer on {} reads again; {} of its frames were dropped meanwhile",
+                   peer_label(id, c), c.dropped_in);
+        c.over_since = {};
+        c.dropped_in = 0;
+      }
+      return false;
+    }
+    if (!c.over_seen) {
+      c.over_seen = true; // the grace period starts now, however long the peer was idle before
+      c.last_progress = std::max(c.last_progress, now);
+    }
+    if (now - c.last_progress < throttle_after)
+      return false; // a slow reader that still takes frames: refused sends are its back-pressure
+    if (c.over_since == std::chrono::steady_clock::time_point{}) {
+      c.over_since = now;
+      log_->warn("[zmq] peer on {} does not read its replies ({} frames queued for it, over its "
+                 "budget): its frames are dropped until it catches up",
+                 peer_label(id, c), c.budget->frames.load());
+    }
+    return true;
+  }
+
+  void check_stalled(std::chrono::steady_clock::time_point now) {
+    std::vector<conn_id> stalled;
+    for (auto& [id, c] : conns_) {
+      throttled(id, c, now);
+      if (c.over_since != std::chrono::steady_clock::time_point{}
+          && now - c.last_progress > opts_.stalled_peer_timeout)
+        stalled.push_back(id);
+    }
+    for (auto id : stalled) {
+      auto& c = conns_[id];
+      log_->warn("[zmq] peer on {} did not read its replies for {} ms ({} frames dropped): "
+                 "disconnected",
+                 peer_label(id, c), opts_.stalled_peer_timeout.count(), c.dropped_in);
+      // A ROUTER cannot close one peer's pipe: close_conn ignores its routing id for a while.
+      close_conn(id);
+      if (listener_)
+        listener_->on_unreachable(id);
+    }
+  }
+
+  static constexpr size_t max_banned = 1024;
+  static constexpr std::chrono::seconds ban_time{30};
 
   void configure(zmq::socket_t& sock) {
     sock.set(zmq::sockopt::linger, 0);
@@ -213,7 +354,7 @@ private:
       std::lock_guard<std::mutex> guard{mtx_};
       if (!running_)
         return false;
-      inbox_.push_back(item{0, {}, std::move(cmd)});
+      inbox_.push_back(item{0, {}, std::move(cmd), nullptr});
     }
     wake();
     return true;
@@ -236,8 +377,20 @@ private:
     if (i == conns_.end())
       return;
     drop_backlog(i->second);
-    if (!i->second.routing_id.empty())
+    if (!i->second.routing_id.empty()) {
       routing_ids_.erase(i->second.routing_id);
+      // A throttled peer's session ended (here or by the hub's heartbeat timeout, as its frames
+      // were dropped): the same pipe must not come back as a fresh, unthrottled connection.
+      if (i->second.over_since != std::chrono::steady_clock::time_point{}) {
+        if (banned_.size() >= max_banned)
+          banned_.clear();
+        banned_[i->second.routing_id] = std::chrono::steady_clock::now() + ban_time;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      budgets_.erase(id);
+    }
     // zmq_close returns at once; a short linger lets frames already handed to libzmq (e.g. the
     // confirmation of a goodbye) still leave.
     if (i->second.dealer)
@@ -278,12 +431,27 @@ private:
     for (auto& f : c.backlog) {
       queued_frames_.fetch_sub(1);
       queued_bytes_.fetch_sub(f.size());
+      if (c.budget)
+        c.budget->release(f.size());
     }
     c.backlog.clear();
   }
 
   // Tries to hand the backlog of `c` to its socket; returns false if the peer is unreachable.
   bool flush(conn_id id, connection& c) {
+    auto ok = flush_backlog(c);
+    // Half the budget free again: the peer may be sent to (and read from) as before.
+    if (c.budget && c.budget->over.load(std::memory_order_relaxed)
+        && c.budget->frames.load() <= opts_.max_queued_frames_per_peer / 2
+        && c.budget->bytes.load() <= opts_.max_queued_bytes_per_peer / 2)
+      c.budget->over.store(false);
+    static_cast<void>(id);
+    return ok;
+  }
+
+  bool flush_backlog(connection& c) {
+    if (!c.dealer && !c.backlog.empty() && c.retry_at > std::chrono::steady_clock::now())
+      return true;
     while (!c.backlog.empty()) {
       auto& f = c.backlog.front();
       auto size = f.size();
@@ -295,8 +463,12 @@ private:
           if (!router_)
             return false;
           if (!router_->send(zmq::buffer(c.routing_id),
-                             zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+                             zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+            c.backoff = std::min(std::chrono::microseconds{50000},
+                                 std::max(std::chrono::microseconds{500}, 2 * c.backoff));
+            c.retry_at = std::chrono::steady_clock::now() + c.backoff;
             return true;
+          }
           // After an accepted routing id the body cannot fail with EAGAIN (multi-part atomicity).
           send_body(*router_, f);
         }
@@ -306,9 +478,13 @@ private:
       }
       queued_frames_.fetch_sub(1);
       queued_bytes_.fetch_sub(size);
+      if (c.budget)
+        c.budget->release(size);
       c.backlog.pop_front();
+      c.backoff = std::chrono::microseconds{0};
+      if (c.over_seen) // only then does anybody look at it
+        c.last_progress = std::chrono::steady_clock::now();
     }
-    static_cast<void>(id);
     return true;
   }
 
@@ -358,6 +534,8 @@ private:
       if (i == conns_.end()) {
         queued_frames_.fetch_sub(1);
         queued_bytes_.fetch_sub(x.frame.size());
+        if (x.budget)
+          x.budget->release(x.frame.size());
         continue;
       }
       i->second.backlog.push_back(std::move(x.frame));
@@ -376,22 +554,93 @@ private:
     }
   }
 
+  // Answers the ZAP requests libzmq makes for CURVE clients: only the app's own key passes.
+  void serve_zap() {
+    for (int n = 0; n < 64; ++n) {
+      std::vector<zmq::message_t> req;
+      zmq::message_t part;
+      if (!zap_->recv(part, zmq::recv_flags::dontwait))
+        return;
+      req.push_back(std::move(part));
+      while (zap_->get(zmq::sockopt::rcvmore)) {
+        zmq::message_t more;
+        if (!zap_->recv(more, zmq::recv_flags::dontwait))
+          break;
+        req.push_back(std::move(more));
+      }
+      // version, request id, domain, address, identity, mechanism, credentials...
+      bool ok = req.size() >= 7 && req[5].to_string() == "CURVE" && req[6].size() == 32
+                && std::memcmp(req[6].data(), curve_public_bin_, 32) == 0;
+      if (!ok) {
+        uint64_t suppressed = 0;
+        if (zap_log_.allow(0, suppressed))
+          log_->warn("[zmq] refused a {} client from {}: not the app's CURVE key{}",
+                     req.size() > 5 ? req[5].to_string() : std::string{"?"},
+                     req.size() > 3 ? req[3].to_string() : std::string{"?"},
+                     suppressed > 0 ? " (" + std::to_string(suppressed) + " more not logged)"
+                                    : std::string{});
+      }
+      auto request_id = req.size() > 1 ? req[1].to_string() : std::string{};
+      try {
+        zap_->send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
+        zap_->send(zmq::buffer(request_id), zmq::send_flags::sndmore);
+        zap_->send(ok ? zmq::str_buffer("200") : zmq::str_buffer("400"), zmq::send_flags::sndmore);
+        zap_->send(ok ? zmq::str_buffer("OK") : zmq::str_buffer("unknown key"),
+                   zmq::send_flags::sndmore);
+        zap_->send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+        zap_->send(zmq::str_buffer(""), zmq::send_flags::none);
+      } catch (const zmq::error_t&) {
+        // The REP socket's state machine only fails if libzmq went away: nothing to answer.
+      }
+    }
+  }
+
   conn_id conn_for_routing_id(const std::string& rid) {
     auto i = routing_ids_.find(rid);
     if (i != routing_ids_.end())
       return i->second;
     auto id = next_conn_++;
     routing_ids_.emplace(rid, id);
-    conns_[id].routing_id = rid;
+    auto& c = conns_[id];
+    c.routing_id = rid;
+    c.budget = add_budget(id);
     return id;
   }
 
   void read_router() {
+    auto now = std::chrono::steady_clock::now();
     for (int n = 0; n < 256; ++n) {
       zmq::message_t rid;
       if (!router_->recv(rid, zmq::recv_flags::dontwait))
         return;
-      auto id = conn_for_routing_id(rid.to_string());
+      auto rid_str = rid.to_string();
+      bool drop = false;
+      if (!banned_.empty()) {
+        auto b = banned_.find(rid_str);
+        if (b != banned_.end()) {
+          if (b->second > now)
+            drop = true;
+          else
+            banned_.erase(b);
+        }
+      }
+      conn_id id = 0;
+      if (!drop) {
+        id = conn_for_routing_id(rid_str);
+        auto& c = conns_[id];
+        if (throttled(id, c, now)) {
+          drop = true;
+          ++c.dropped_in;
+        }
+      }
+      if (drop) {
+        while (router_->get(zmq::sockopt::rcvmore)) {
+          zmq::message_t part;
+          if (!router_->recv(part, zmq::recv_flags::dontwait))
+            break;
+        }
+        continue;
+      }
       // A well-behaved peer sends exactly one part; a raw peer may send any number, and each
       // part is then judged (and rejected) by the decoder on its own.
       while (router_->get(zmq::sockopt::rcvmore)) {
@@ -403,11 +652,16 @@ private:
     }
   }
 
-  void read_dealer(conn_id id, zmq::socket_t& sock) {
+  void read_dealer(conn_id id, connection& c) {
+    auto now = std::chrono::steady_clock::now();
     for (int n = 0; n < 256; ++n) {
       zmq::message_t part;
-      if (!sock.recv(part, zmq::recv_flags::dontwait))
+      if (!c.dealer->recv(part, zmq::recv_flags::dontwait))
         return;
+      if (throttled(id, c, now)) {
+        ++c.dropped_in;
+        continue;
+      }
       listener_->on_frame(id, static_cast<const char*>(part.data()), part.size());
     }
   }
@@ -428,6 +682,7 @@ private:
       }
       auto now = std::chrono::steady_clock::now();
       if (now >= next_tick) {
+        check_stalled(now);
         listener_->on_tick(now);
         next_tick = now + opts_.tick_interval;
       }
@@ -435,7 +690,8 @@ private:
       item_conns.clear();
       items.push_back({nullptr, wakeup_fd_, ZMQ_POLLIN, 0});
       item_conns.push_back(0);
-      bool router_backlog = false;
+      // ROUTER peers with a backlog are retried at their own pace (see `retry_at`).
+      auto wake_at = next_tick;
       for (auto& [id, c] : conns_) {
         if (c.dealer) {
           short events = ZMQ_POLLIN;
@@ -448,19 +704,22 @@ private:
             item_conns.push_back(id);
           }
         } else if (!c.backlog.empty()) {
-          router_backlog = true;
+          wake_at = std::min(wake_at, c.retry_at);
         }
       }
       if (router_) {
-        items.push_back({router_->handle(), 0,
-                         static_cast<short>(ZMQ_POLLIN | (router_backlog ? ZMQ_POLLOUT : 0)), 0});
+        items.push_back({router_->handle(), 0, ZMQ_POLLIN, 0});
+        item_conns.push_back(0);
+      }
+      if (zap_) {
+        items.push_back({zap_->handle(), 0, ZMQ_POLLIN, 0});
         item_conns.push_back(0);
       }
       // Round up: poll's timeout has ms resolution, and a truncated one returns just before the
       // tick, after which every pass polls with timeout 0 until the tick is due (a busy loop of
       // up to 1 ms per tick, 1.6 % of a core on an idle node).
-      auto timeout = std::chrono::ceil<std::chrono::milliseconds>(
-        next_tick - std::chrono::steady_clock::now());
+      auto timeout
+        = std::chrono::ceil<std::chrono::milliseconds>(wake_at - std::chrono::steady_clock::now());
       if (timeout.count() < 0)
         timeout = std::chrono::milliseconds{0};
       // Announce the sleep, then re-check the inbox: a sender that saw `sleeping_ == false`
@@ -492,6 +751,10 @@ private:
           read_router();
           continue;
         }
+        if (zap_ && items[i].socket == zap_->handle()) {
+          serve_zap();
+          continue;
+        }
         auto c = conns_.find(item_conns[i]);
         if (c == conns_.end())
           continue;
@@ -499,7 +762,7 @@ private:
           if (read_monitor(c->second))
             disconnected.push_back(c->first);
         } else if (c->second.dealer) {
-          read_dealer(c->first, *c->second.dealer);
+          read_dealer(c->first, c->second);
         }
       }
       for (auto id : disconnected)
@@ -536,6 +799,7 @@ private:
       router_->close();
       router_.reset();
     }
+    zap_.reset();
     // Commands posted after the last drain still wait for their promise: run them (they fail
     // cleanly because the sockets are gone or the state says stopped).
     std::deque<item> rest;
@@ -555,6 +819,7 @@ private:
   }
 
   transport_options opts_;
+  std::shared_ptr<spdlog::logger> log_;
   zmq::context_t ctx_{1};
   transport_listener* listener_ = nullptr;
   std::thread thread_;
@@ -568,11 +833,16 @@ private:
   std::mutex mtx_;
   std::deque<item> inbox_;
   bool running_ = false;
+  std::unordered_map<conn_id, std::shared_ptr<peer_budget>> budgets_;
 
   // I/O thread only.
   std::unique_ptr<zmq::socket_t> router_;
+  std::unique_ptr<zmq::socket_t> zap_; // CURVE only: the ZAP handler (inproc://zeromq.zap.01)
+  uint8_t curve_public_bin_[32] = {};
+  troupe::detail::log_limiter zap_log_{10, 10, std::chrono::seconds{10}};
   std::unordered_map<conn_id, connection> conns_;
   std::unordered_map<std::string, conn_id> routing_ids_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> banned_;
   conn_id next_conn_ = 1;
 };
 

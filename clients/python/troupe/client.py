@@ -33,14 +33,38 @@ def _endpoint_from_app(path, node):
                      (path, (" %r" % node) if node else ""))
 
 
-def connect(target, node=None, name=None, timeout=5.0, heartbeat_ms=250):
+def read_curve_key(path):
+    """Reads a key file written by `troupe keys FILE`; returns (public, secret) as Z85 bytes.
+    Refuses a file that other users can read, as the nodes do."""
+    import stat
+    import tomllib
+    st = os.stat(path)
+    if st.st_mode & 0o077:
+        raise ValueError("curve key file %s: mode %04o lets other users read the secret "
+                         "(chmod 600)" % (path, stat.S_IMODE(st.st_mode)))
+    with open(path, "rb") as f:
+        keys = tomllib.load(f)
+    return keys["public"].encode(), keys["secret"].encode()
+
+
+def _curve_key_from_app(path):
+    import tomllib
+    with open(path, "rb") as f:
+        return tomllib.load(f).get("bridges", {}).get("curve_key")
+
+
+def connect(target, node=None, name=None, timeout=5.0, heartbeat_ms=250, curve_key=None):
     """Connect to a node. `target`: an endpoint (tcp://..., ipc://...) or a TOML app file (the
-    first node with a tcp/ipc `listen`, or `node`). Returns a connected Client."""
+    first node with a tcp/ipc `listen`, or `node`). `curve_key`: the app's key file (from
+    `troupe keys`); taken from the app file's `[bridges] curve_key` when `target` is one.
+    Returns a connected Client."""
     if "://" in target:
         endpoint = target
     else:
         endpoint, node = _endpoint_from_app(target, node)
-    c = Client(endpoint, expect_node=node, name=name, heartbeat_ms=heartbeat_ms)
+        curve_key = curve_key or _curve_key_from_app(target)
+    c = Client(endpoint, expect_node=node, name=name, heartbeat_ms=heartbeat_ms,
+               curve_key=curve_key)
     try:
         c.wait_connected(timeout)
     except BaseException:
@@ -74,8 +98,11 @@ class Client:
     """One session with one node; an I/O thread owns the socket, handles heartbeats, goodbye and
     reconnection (a fresh socket and a new hello when the node goes silent or restarts)."""
 
-    def __init__(self, endpoint, expect_node=None, name=None, heartbeat_ms=250):
+    def __init__(self, endpoint, expect_node=None, name=None, heartbeat_ms=250, curve_key=None):
         self.endpoint = endpoint
+        # CURVE: every node of the app holds one key pair, and so does a client that may talk
+        # to them (the nodes refuse any other client key).
+        self._curve = read_curve_key(curve_key) if curve_key else None
         self.expect_node = expect_node
         self.name = name or "py-%s-%d-%d" % (socket.gethostname(), os.getpid(), next(_names))
         self.heartbeat_ms = heartbeat_ms
@@ -212,6 +239,11 @@ class Client:
     def _new_socket(self):
         s = self._ctx.socket(zmq.DEALER)
         s.setsockopt(zmq.LINGER, 0)
+        if self._curve:
+            public, secret = self._curve
+            s.setsockopt(zmq.CURVE_SERVERKEY, public)
+            s.setsockopt(zmq.CURVE_PUBLICKEY, public)
+            s.setsockopt(zmq.CURVE_SECRETKEY, secret)
         s.connect(self.endpoint)
         return s
 
@@ -486,9 +518,10 @@ class AsyncClient:
         await asyncio.get_running_loop().run_in_executor(None, self.client.close)
 
 
-async def connect_async(target, node=None, name=None, timeout=5.0, heartbeat_ms=250):
+async def connect_async(target, node=None, name=None, timeout=5.0, heartbeat_ms=250,
+                        curve_key=None):
     """asyncio version of connect()."""
     loop = asyncio.get_running_loop()
     c = await loop.run_in_executor(None, lambda: connect(target, node, name, timeout,
-                                                         heartbeat_ms))
+                                                         heartbeat_ms, curve_key))
     return AsyncClient(c)

@@ -47,6 +47,8 @@ struct peer_counters {
       ++i;
     rtt_buckets[i].fetch_add(1, std::memory_order_relaxed);
   }
+  /// Live proxies made for actors this peer named (bounded by `hub_options::max_proxies_per_peer`).
+  std::atomic<uint64_t> proxies{0};
 };
 
 /// One established session with a remote node, shared by the hub and every proxy of that node.
