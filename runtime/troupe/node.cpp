@@ -392,18 +392,14 @@ name_buffer node::buffer_of(const std::string& name) const {
 }
 
 caf::expected<caf::actor> node::lookup(const std::string& name) const {
-  if (auto hdl = registry_.get(name))
-    return *hdl;
-  auto home = home_of(name);
-  if (home.empty() || home == name_)
-    return make_error(errc::not_found, "no actor named " + name + " on node " + name_);
-  if (!remote_ || !names_)
-    return make_error(errc::not_found, "actor " + name + " runs on node " + home + ", and node "
-                                         + name_ + " has no bridge to it");
-  return names_->resolve(name, home, buffer_of(name));
+  return by_name(name, true);
 }
 
 caf::expected<caf::actor> node::name_ref(const std::string& name) const {
+  return by_name(name, false);
+}
+
+caf::expected<caf::actor> node::by_name(const std::string& name, bool wait) const {
   if (auto hdl = registry_.get(name))
     return *hdl;
   auto home = home_of(name);
@@ -412,6 +408,8 @@ caf::expected<caf::actor> node::name_ref(const std::string& name) const {
   if (!remote_ || !names_)
     return make_error(errc::not_found, "actor " + name + " runs on node " + home + ", and node "
                                          + name_ + " has no bridge to it");
+  if (wait)
+    return names_->resolve(name, home, buffer_of(name));
   auto hdl = names_->handle(name, home, buffer_of(name));
   if (!hdl)
     return make_error(errc::invalid_state, "node " + name_ + " is stopping");

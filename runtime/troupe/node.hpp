@@ -166,6 +166,9 @@ private:
 
   void watch_top_supervisor(const std::string& sup, const caf::actor& hdl);
 
+  /// `lookup` (`wait`: for the first resolution of a remote name) or `name_ref`.
+  caf::expected<caf::actor> by_name(const std::string& name, bool wait) const;
+
   /// Returns the node hosting `name` (the supervisor's node for a supervisor), or "" when the app
   /// does not define it.
   std::string home_of(const std::string& name) const;
