@@ -282,7 +282,8 @@ caf::error node::start() {
                         "node " + name_ + " hosts no remotely supervised actor named " + who);
     auto hdl = spawn_placed(*spec);
     if (hdl) {
-      caf::anon_send(relays_.at(who), relay_set_atom::value, *hdl); // found by name here
+      // Found by name here; sent as the relay itself (relays take control only from their node).
+      caf::send_as(relays_.at(who), relays_.at(who), relay_set_atom::value, *hdl);
       std::lock_guard<std::mutex> guard{mtx_};
       owned_.emplace_back(who, *hdl); // stopped with the node
     }

@@ -73,14 +73,26 @@ caf::behavior relay(relay_actor* self, std::string child) {
       clear_target(self, "down");
     self->notify_watchers(dm.reason);
   });
+  // Control comes from the node's own runtime (its supervisor, its node), never from a client or
+  // another node: an anonymous or remote `relay_clr` would otherwise disable a name for good, and
+  // a `relay_set` would redirect its traffic.
+  auto from_runtime = [self]() -> caf::error {
+    auto& src = self->current_sender();
+    if (src && src->node() == self->node())
+      return caf::none;
+    return make_error(errc::invalid_state, "relay control of " + self->state.child
+                                             + " is accepted only from its node's own runtime");
+  };
   return {
-    [self](relay_set_atom, caf::actor& target) {
+    [self, from_runtime](relay_set_atom, caf::actor& target) -> caf::result<void> {
+      if (auto err = from_runtime())
+        return err;
       if (!target) {
         clear_target(self, "stopped");
-        return;
+        return caf::unit;
       }
       if (self->state.target == target)
-        return;
+        return caf::unit;
       clear_target(self, {});
       self->state.target = std::move(target);
       auto addr = self->state.target.address();
@@ -89,8 +101,14 @@ caf::behavior relay(relay_actor* self, std::string child) {
         self->state.watched.push_back(addr);
         self->monitor(self->state.target);
       }
+      return caf::unit;
     },
-    [self](relay_clear_atom, std::string& why) { clear_target(self, std::move(why)); },
+    [self, from_runtime](relay_clear_atom, std::string& why) -> caf::result<void> {
+      if (auto err = from_runtime())
+        return err;
+      clear_target(self, std::move(why));
+      return caf::unit;
+    },
     [self](relay_get_atom) { return self->state.target; },
     [self](relay_stat_atom) -> caf::result<uint64_t, uint64_t, uint64_t, int64_t, int64_t> {
       auto& st = self->state;

@@ -137,7 +137,8 @@ struct supervisor_state {
       if (i->owns_relay)
         caf::anon_send_exit(i->spec.relay, caf::exit_reason::user_shutdown);
       else
-        caf::anon_send(i->spec.relay, relay_clear_atom::value, std::string{"stopped"});
+        // As the relay itself: relays take control only from a sender of their own node.
+        caf::send_as(i->spec.relay, i->spec.relay, relay_clear_atom::value, std::string{"stopped"});
     }
   }
 

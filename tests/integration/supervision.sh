@@ -65,6 +65,10 @@ APP=$WORK/remote.toml
 pid=$!
 for _ in $(seq 200); do grep -q "running with 2 nodes" "$WORK/logs/launcher.log" 2>/dev/null && break; sleep 0.05; done
 check "call the remotely supervised worker" 5 "$(timeout 10 "$BIN/troupe" call "$APP" worker 5 2>&1 || true)"
+# A client cannot take a supervised name down through its relay's control messages.
+out=$(timeout 10 "$BIN/troupe" call "$APP" worker relay_clr '"pwned"' 2>&1 || true)
+[[ "$out" == *"accepted only from its node's own runtime"* ]] && pass "relay_clr from a client is refused" || fail "relay_clr: $out"
+check "the name still answers after the refused relay_clr" 7 "$(timeout 10 "$BIN/troupe" call "$APP" worker 7 2>&1 || true)"
 ps_out=$(timeout 20 "$BIN/troupe" ps "$APP")
 [[ "$ps_out" == *"worker  echo  node work  running  restarts 0"* ]] && pass "ps shows the remote child" || fail "ps: $ps_out"
 kill -9 "$(pgrep -P "$pid" -f -- "--node work$")"

@@ -77,7 +77,7 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   void point_at(const actor& target) {
-    anon_send(sut, troupe::relay_set_atom::value, target);
+    self->send(sut, troupe::relay_set_atom::value, target);
     expect((troupe::relay_set_atom, actor), to(sut));
   }
 
@@ -137,7 +137,7 @@ CAF_TEST(without a target a request fails at once with unavailable) {
 
 CAF_TEST(after a clear requests fail with the given reason and nothing reaches the old target) {
   point_at(first);
-  anon_send(sut, troupe::relay_clear_atom::value, std::string{"restarting"});
+  self->send(sut, troupe::relay_clear_atom::value, std::string{"restarting"});
   expect((troupe::relay_clear_atom, std::string), to(sut));
   ask(5);
   expect((int32_t), from(cli).to(sut));
@@ -163,7 +163,7 @@ CAF_TEST(re - pointing the same relay handle reaches the new incarnation) {
   point_at(first);
   ask(1);
   run();
-  anon_send(sut, troupe::relay_clear_atom::value, std::string{"restarting"});
+  self->send(sut, troupe::relay_clear_atom::value, std::string{"restarting"});
   run();
   ask(2);
   run();
@@ -216,6 +216,19 @@ CAF_TEST(setting an invalid target means stopped) {
   ask(5);
   run();
   CAF_CHECK_EQUAL(last_error(), "unavailable: svc is stopped");
+}
+
+CAF_TEST(control without a sender of its own node is refused) {
+  point_at(first);
+  // Anonymous, as a client's frame without a sender arrives (a remote one has a proxy as sender).
+  anon_send(sut, troupe::relay_clear_atom::value, std::string{"pwned"});
+  expect((troupe::relay_clear_atom, std::string), to(sut));
+  anon_send(sut, troupe::relay_set_atom::value, second);
+  expect((troupe::relay_set_atom, actor), to(sut));
+  CAF_CHECK(deref<troupe::relay_actor>(sut).state.target == first);
+  ask(1);
+  run();
+  CAF_CHECK_EQUAL(state_of<client_state>(cli).values, std::vector<int32_t>{2});
 }
 
 CAF_TEST(monitors and links of the relay see each target go down with its reason) {
