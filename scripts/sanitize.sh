@@ -19,7 +19,10 @@ start=$(date +%s)
 # dereferences still crash under ASan. vptr: CAF's types are not built with RTTI checks in mind.
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize=vptr,null"
 if [[ ! -f "$build/build.ninja" ]] || ! grep -q -- "$flags" "$build/CMakeCache.txt"; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  # -DTROUPE_WERROR=OFF: this build is about what the sanitizers find at run time; GCC's
+  # -Wmaybe-uninitialized gives false positives under -fsanitize (std::variant moves), and the
+  # warnings themselves are checked by the normal build, which CI makes -Werror.
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTROUPE_WERROR=OFF \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
     -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" -DTROUPE_TSAN=OFF \
     ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER}
