@@ -428,8 +428,7 @@ CAF_TEST(a bind address is separate from the address peers connect to) {
 CAF_TEST(a missing file is reported by name) {
   auto res = load_app("/nonexistent/app.toml", types);
   CAF_REQUIRE(!res);
-  CAF_CHECK_EQUAL(config_error_message(res.error()),
-                  "/nonexistent/app.toml: no such app file");
+  CAF_CHECK_EQUAL(config_error_message(res.error()), "/nonexistent/app.toml: no such app file");
 }
 
 CAF_TEST(the shipped examples are valid) {
