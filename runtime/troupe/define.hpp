@@ -28,59 +28,41 @@ namespace troupe {
 template <class T>
 struct param_traits;
 
-template <>
-struct param_traits<bool> {
-  static constexpr param_kind kind = param_kind::boolean;
-  using stored = bool;
+/// Kind and stored (app-file) type of one supported argument type.
+template <param_kind Kind, class Stored>
+struct param_traits_of {
+  static constexpr param_kind kind = Kind;
+  using stored = Stored;
 };
 
 template <>
-struct param_traits<int64_t> {
-  static constexpr param_kind kind = param_kind::integer;
-  using stored = int64_t;
+struct param_traits<bool> : param_traits_of<param_kind::boolean, bool> {};
+
+template <>
+struct param_traits<int64_t> : param_traits_of<param_kind::integer, int64_t> {};
+
+template <>
+struct param_traits<int32_t> : param_traits_of<param_kind::integer, int64_t> {};
+
+template <>
+struct param_traits<double> : param_traits_of<param_kind::number, double> {};
+
+template <>
+struct param_traits<std::string> : param_traits_of<param_kind::string, std::string> {};
+
+template <>
+struct param_traits<timespan> : param_traits_of<param_kind::duration, timespan> {};
+
+template <>
+struct param_traits<duration_range> : param_traits_of<param_kind::duration_range, duration_range> {
 };
 
 template <>
-struct param_traits<int32_t> {
-  static constexpr param_kind kind = param_kind::integer;
-  using stored = int64_t;
-};
+struct param_traits<caf::actor> : param_traits_of<param_kind::actor_ref, std::string> {};
 
 template <>
-struct param_traits<double> {
-  static constexpr param_kind kind = param_kind::number;
-  using stored = double;
-};
-
-template <>
-struct param_traits<std::string> {
-  static constexpr param_kind kind = param_kind::string;
-  using stored = std::string;
-};
-
-template <>
-struct param_traits<timespan> {
-  static constexpr param_kind kind = param_kind::duration;
-  using stored = timespan;
-};
-
-template <>
-struct param_traits<duration_range> {
-  static constexpr param_kind kind = param_kind::duration_range;
-  using stored = duration_range;
-};
-
-template <>
-struct param_traits<caf::actor> {
-  static constexpr param_kind kind = param_kind::actor_ref;
-  using stored = std::string;
-};
-
-template <>
-struct param_traits<std::vector<caf::actor>> {
-  static constexpr param_kind kind = param_kind::actor_refs;
-  using stored = std::vector<std::string>;
-};
+struct param_traits<std::vector<caf::actor>>
+  : param_traits_of<param_kind::actor_refs, std::vector<std::string>> {};
 
 /// One typed parameter of an actor type made with `make_type`: its declaration for the app file
 /// and how a factory obtains its value. Create it with `param<T>(...)`.
